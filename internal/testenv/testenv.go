@@ -1,0 +1,133 @@
+// Package testenv starts the test control plane: a real kube-apiserver and etcd, built
+// from source by hack/build-controlplane.sh, with the SalesConnection CRD installed.
+// Each test package starts one in TestMain and shares it between its tests.
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+)
+
+// Env is a running control plane.
+type Env struct {
+	env *envtest.Environment
+	// Config reaches the API server as a cluster administrator.
+	Config *rest.Config
+	// Client is an uncached client with the operator's scheme.
+	Client client.Client
+	// Scheme has the core types and the SalesConnection API.
+	Scheme *k8sruntime.Scheme
+	// Codecs decodes manifests with Scheme.
+	Codecs serializer.CodecFactory
+	admin  *envtest.AuthenticatedUser
+}
+
+// RepoRoot is the repository's top directory, found from this file's location so tests
+// work from any package directory.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// AssetsDir is where kube-apiserver, etcd and kubectl are: KUBEBUILDER_ASSETS when set
+// (make test sets it), otherwise the newest bin/k8s/<version> that `make controlplane`
+// built.
+func AssetsDir() (string, error) {
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		return dir, nil
+	}
+	dirs, _ := filepath.Glob(filepath.Join(RepoRoot(), "bin", "k8s", "v*"))
+	sort.Strings(dirs)
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if _, err := os.Stat(filepath.Join(dirs[i], "kube-apiserver")); err == nil {
+			return dirs[i], nil
+		}
+	}
+	return "", errors.New("no test control plane found: run `make controlplane` (or `make test`, which builds it) first")
+}
+
+// Start starts kube-apiserver and etcd and installs the CRDs of config/crd/bases.
+func Start() (*Env, error) {
+	assets, err := AssetsDir()
+	if err != nil {
+		return nil, err
+	}
+	scheme := k8sruntime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := salesv1alpha1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		Scheme:                scheme,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting the test control plane from %s: %w", assets, err)
+	}
+	e := &Env{env: env, Config: cfg, Scheme: scheme, Codecs: serializer.NewCodecFactory(scheme)}
+	e.Client, err = client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		_ = env.Stop()
+		return nil, fmt.Errorf("creating a client: %w", err)
+	}
+	return e, nil
+}
+
+// Stop stops the control plane and removes its data.
+func (e *Env) Stop() error {
+	return e.env.Stop()
+}
+
+// Kubeconfig returns a kubeconfig for a cluster administrator.
+func (e *Env) Kubeconfig() ([]byte, error) {
+	admin, err := e.adminUser()
+	if err != nil {
+		return nil, err
+	}
+	return admin.KubeConfig()
+}
+
+// Kubectl runs the kubectl built with the control plane against this API server and
+// returns its standard output and standard error.
+func (e *Env) Kubectl(args ...string) (stdout, stderr string, err error) {
+	admin, err := e.adminUser()
+	if err != nil {
+		return "", "", err
+	}
+	k, err := admin.Kubectl()
+	if err != nil {
+		return "", "", err
+	}
+	out, errOut, runErr := k.Run(args...)
+	return readAll(out), readAll(errOut), runErr
+}
+
+func (e *Env) adminUser() (*envtest.AuthenticatedUser, error) {
+	if e.admin != nil {
+		return e.admin, nil
+	}
+	admin, err := e.env.AddUser(envtest.User{Name: "test-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("adding an administrator: %w", err)
+	}
+	e.admin = admin
+	return admin, nil
+}
