@@ -37,6 +37,7 @@ type options struct {
 	leaderElectionNS string
 	enableHTTP2      bool
 	zap              zap.Options
+	controllers      controllerOptions
 }
 
 func parseFlags(args []string) (options, error) {
@@ -53,6 +54,7 @@ func parseFlags(args []string) (options, error) {
 		"Namespace of the leader election Lease. Defaults to the namespace the operator runs in.")
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false,
 		"Serve metrics over HTTP/2. Off by default because of the HTTP/2 rapid reset and stream cancellation CVEs.")
+	o.controllers.bindFlags(fs)
 	o.zap = zap.Options{Development: false}
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -114,6 +116,10 @@ func run(opts options) error {
 		return err
 	}
 
+	ctx := ctrl.SetupSignalHandler()
+	if err := setupControllers(ctx, mgr, opts.controllers); err != nil {
+		return err
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
@@ -122,5 +128,5 @@ func run(opts options) error {
 	}
 
 	log.Info("starting manager")
-	return mgr.Start(ctrl.SetupSignalHandler())
+	return mgr.Start(ctx)
 }

@@ -456,6 +456,10 @@ type RoleStatus struct {
 	// Name of the role.
 	// +optional
 	Name string `json:"name,omitempty"`
+	// Managed is true when the operator assigned the role; deletionPolicy Deprovision
+	// removes only those.
+	// +optional
+	Managed bool `json:"managed,omitempty"`
 }
 
 // UserMappingStatus reports the user mapping check.

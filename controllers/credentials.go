@@ -1,0 +1,158 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
+)
+
+// Secret keys by authentication type (DESIGN section 2).
+const (
+	keyClientID     = "clientID"
+	keyClientSecret = "clientSecret"
+	keyTLSCert      = "tls.crt"
+	keyTLSKey       = "tls.key"
+	keyUsername     = "username"
+	keyPassword     = "password"
+)
+
+// principal names who the operator signs in as, for messages.
+const (
+	principalIntegration = "integration user"
+	principalAdmin       = "administrator"
+)
+
+// secretReader reads referenced Secrets live: the manager's client never caches them.
+type secretReader struct {
+	reader    client.Reader
+	namespace string
+	// cache holds the Secrets read in this pass, so two references to one Secret read it
+	// once.
+	cache map[string]*corev1.Secret
+}
+
+func (r *secretReader) get(ctx context.Context, name, condition, purpose string) (*corev1.Secret, error) {
+	if s, ok := r.cache[name]; ok {
+		return s, nil
+	}
+	s := &corev1.Secret{}
+	err := r.reader.Get(ctx, client.ObjectKey{Namespace: r.namespace, Name: name}, s)
+	if apierrors.IsNotFound(err) {
+		return nil, stalled(condition, ReasonSecretNotFound,
+			"Secret %s/%s (%s) not found: create it in the SalesConnection's namespace", r.namespace, name, purpose)
+	}
+	if err != nil {
+		return nil, retrying(condition, ReasonRetrying, "reading Secret %s/%s failed; retrying", r.namespace, name)
+	}
+	if r.cache == nil {
+		r.cache = map[string]*corev1.Secret{}
+	}
+	r.cache[name] = s
+	return s, nil
+}
+
+// value returns a required key of a Secret. A missing or empty key names the Secret and
+// the key, never a value.
+func (r *secretReader) value(ctx context.Context, name, key, condition, purpose string) ([]byte, error) {
+	s, err := r.get(ctx, name, condition, purpose)
+	if err != nil {
+		return nil, err
+	}
+	v := s.Data[key]
+	if len(v) == 0 {
+		return nil, stalled(condition, ReasonSecretKeyMissing,
+			"Secret %s/%s (%s) has no key %q: add it", r.namespace, name, purpose, key)
+	}
+	return v, nil
+}
+
+func (r *secretReader) optional(ctx context.Context, name, key, condition, purpose string) (string, error) {
+	s, err := r.get(ctx, name, condition, purpose)
+	if err != nil {
+		return "", err
+	}
+	return string(s.Data[key]), nil
+}
+
+// credentialsFor builds the credentials of one principal from its Secret.
+func (r *secretReader) credentialsFor(ctx context.Context, auth *salesv1alpha1.Authentication, principal, tokenFile string) (dataverse.Credentials, error) {
+	cond := salesv1alpha1.ConditionConnectionVerified
+	creds := dataverse.Credentials{TenantID: auth.TenantID, AuthorityHost: auth.AuthorityHost}
+	purpose := principal + " credentials"
+	secretName := ""
+	if auth.SecretRef != nil {
+		secretName = auth.SecretRef.Name
+	}
+	need := func(key string) (string, error) {
+		v, err := r.value(ctx, secretName, key, cond, purpose)
+		return string(v), err
+	}
+	var err error
+	switch auth.Type {
+	case salesv1alpha1.AuthenticationClientSecret:
+		creds.Type = dataverse.AuthClientSecret
+		if creds.ClientID, err = need(keyClientID); err != nil {
+			return creds, err
+		}
+		creds.ClientSecret, err = need(keyClientSecret)
+	case salesv1alpha1.AuthenticationCertificate:
+		creds.Type = dataverse.AuthCertificate
+		if creds.ClientID, err = need(keyClientID); err != nil {
+			return creds, err
+		}
+		if creds.CertificatePEM, err = r.value(ctx, secretName, keyTLSCert, cond, purpose); err != nil {
+			return creds, err
+		}
+		creds.PrivateKeyPEM, err = r.value(ctx, secretName, keyTLSKey, cond, purpose)
+	case salesv1alpha1.AuthenticationWorkloadIdentity:
+		creds.Type = dataverse.AuthWorkloadIdentity
+		creds.ClientID = auth.ClientID
+		creds.TokenFile = tokenFile
+		if tokenFile == "" {
+			return creds, stalled(cond, ReasonUnsupportedAuthType,
+				"WorkloadIdentity needs the operator to run with a federated service account token (AZURE_FEDERATED_TOKEN_FILE is not set): install the Azure workload identity webhook and label the operator's service account")
+		}
+	case salesv1alpha1.AuthenticationOAuth, salesv1alpha1.AuthenticationOffice365, salesv1alpha1.AuthenticationIFD:
+		// IFD is claims-based sign-in through AD FS: a user name and password grant against
+		// the AD FS authority given in authorityHost.
+		creds.Type = dataverse.AuthOAuth
+		if auth.Type == salesv1alpha1.AuthenticationOffice365 {
+			creds.Type = dataverse.AuthOffice365
+		}
+		if creds.Username, err = need(keyUsername); err != nil {
+			return creds, err
+		}
+		if creds.Password, err = need(keyPassword); err != nil {
+			return creds, err
+		}
+		creds.ClientID, err = r.optional(ctx, secretName, keyClientID, cond, purpose)
+		if auth.Type == salesv1alpha1.AuthenticationIFD && creds.TenantID == "" {
+			creds.TenantID = "adfs"
+		}
+	case salesv1alpha1.AuthenticationAD:
+		return creds, stalled(cond, ReasonUnsupportedAuthType,
+			"authentication type AD (Windows integrated sign-in) needs NTLM, which the operator does not speak: use IFD (AD FS), OAuth or an application user")
+	default:
+		return creds, stalled(cond, ReasonUnsupportedAuthType, "authentication type %q is not supported", auth.Type)
+	}
+	return creds, err
+}
+
+// caBundle returns the PEM CA bundle named by spec.tls, or nil.
+func (r *secretReader) caBundle(ctx context.Context, tls *salesv1alpha1.TLSConfig) ([]byte, error) {
+	if tls == nil || tls.CASecretRef == nil {
+		return nil, nil
+	}
+	return r.value(ctx, tls.CASecretRef.Name, tls.CASecretRef.Key, salesv1alpha1.ConditionConnectionVerified, "CA bundle")
+}
+
+// describe is "Secret ns/name" for messages.
+func describe(namespace, name string) string {
+	return fmt.Sprintf("Secret %s/%s", namespace, name)
+}

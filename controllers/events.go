@@ -1,0 +1,55 @@
+package controllers
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+)
+
+// emitEvents reports this pass's transitions, never a steady state: a step that became
+// True, a new failure reason, drift that was put back, and the actions taken.
+func (r *Reconciler) emitEvents(s *scope) {
+	obj := s.obj
+	for _, t := range stepConditions {
+		now := meta.FindStatusCondition(obj.Status.Conditions, t)
+		if now == nil || now.Status != "True" {
+			continue
+		}
+		if was := meta.FindStatusCondition(s.before.Conditions, t); was != nil && was.Status == "True" {
+			continue
+		}
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, t, "Reconcile", "%s", now.Message)
+	}
+	if len(s.corrected) > 0 {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, "DriftCorrected", "Reconcile",
+			"put back what was changed outside the operator: %s", strings.Join(s.corrected, "; "))
+	}
+	for _, e := range s.events {
+		r.Recorder.Eventf(obj, nil, e.eventType, e.reason, e.action, "%s", e.message)
+	}
+	if pe := s.failure; pe != nil && isNewFailure(s.before, pe) {
+		note := pe.message
+		if pe.cause != nil {
+			// The cause carries the library's detail; Dataverse client errors never hold
+			// secrets.
+			note += ": " + pe.cause.Error()
+		}
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, pe.reason, "Reconcile", "%s", truncate(note, 1000))
+	}
+}
+
+// isNewFailure reports whether a failure reason differs from what Ready said before.
+func isNewFailure(before salesv1alpha1.SalesConnectionStatus, pe *phaseError) bool {
+	ready := meta.FindStatusCondition(before.Conditions, salesv1alpha1.ConditionReady)
+	return ready == nil || ready.Status == "True" || ready.Reason != pe.reason
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

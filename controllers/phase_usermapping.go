@@ -1,0 +1,60 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+)
+
+// maxUnmappedShown bounds status.userMapping.unmapped; the count is always complete.
+const maxUnmappedShown = 50
+
+// reconcileUserMapping reports which listed Business Central users have an enabled
+// Dataverse user with that email. It only reads.
+func (r *Reconciler) reconcileUserMapping(ctx context.Context, s *scope) error {
+	const cond = salesv1alpha1.ConditionUsersMapped
+	um := s.obj.Spec.UserMapping
+	if um == nil || len(um.Users) == 0 {
+		removeCondition(s.obj, cond)
+		s.obj.Status.UserMapping = nil
+		return nil
+	}
+	found, err := s.integration.FindUsersByEmail(ctx, um.Users)
+	if err != nil {
+		return fromDataverse(cond, "looking up the mapped users", principalIntegration, err)
+	}
+	mapped := map[string]bool{}
+	for _, u := range found {
+		if !u.IsDisabled {
+			mapped[strings.ToLower(u.InternalEmailAddress)] = true
+		}
+	}
+	status := &salesv1alpha1.UserMappingStatus{Total: int32(len(um.Users))}
+	var unmapped []string
+	for _, email := range um.Users {
+		if mapped[strings.ToLower(email)] {
+			status.Mapped++
+			continue
+		}
+		unmapped = append(unmapped, email)
+	}
+	if len(unmapped) > maxUnmappedShown {
+		status.Unmapped = unmapped[:maxUnmappedShown]
+	} else {
+		status.Unmapped = unmapped
+	}
+	s.obj.Status.UserMapping = status
+	if len(unmapped) == 0 {
+		setTrue(s.obj, cond, ReasonAllUsersMapped, fmt.Sprintf("all %d users have an enabled Dataverse user", status.Total))
+		return nil
+	}
+	msg := fmt.Sprintf("%d of %d users have no enabled Dataverse user with that email (see status.userMapping.unmapped): add or enable them in Dataverse",
+		len(unmapped), status.Total)
+	if um.Required {
+		return stalled(cond, ReasonUnmappedUsers, "%s", msg)
+	}
+	setFalse(s.obj, cond, ReasonUnmappedUsers, msg+"; informational, since userMapping.required is false")
+	return nil
+}

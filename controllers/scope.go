@@ -1,0 +1,78 @@
+package controllers
+
+import (
+	"time"
+
+	"github.com/go-logr/logr"
+
+	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
+)
+
+// scope is one reconcile pass: the object, what was resolved for it, and what the phases
+// found, did and would do.
+type scope struct {
+	obj *salesv1alpha1.SalesConnection
+	log logr.Logger
+
+	// before is the status the pass started from, to detect transitions and drift.
+	before salesv1alpha1.SalesConnectionStatus
+
+	secrets  *secretReader
+	envURL   string
+	caBundle []byte
+	// integration signs in as the integration user; admin as the administrator (nil
+	// when the spec names none).
+	integration *dataverse.Client
+	admin       *dataverse.Client
+
+	whoAmI    dataverse.WhoAmI
+	user      dataverse.SystemUser
+	userRoles []dataverse.Role
+	// solutionInstalled is true once the integration solution is in the environment, so
+	// its roles and the nav_connection entity exist.
+	solutionInstalled bool
+
+	// requeueAfter, when set, asks for the next pass sooner than the resync interval
+	// (polling an import).
+	requeueAfter time.Duration
+	// failure is the step that failed in this pass, if any.
+	failure *phaseError
+	// inProgress says work is under way (an import): Reconciling=True.
+	inProgress *phaseError
+	// pending lists, in Observe mode, what Manage would change.
+	pending []string
+	// corrected lists drift put back in this pass, for DriftCorrected events.
+	corrected []string
+	// events are the Normal events of this pass (transitions and actions).
+	events []pendingEvent
+}
+
+type pendingEvent struct {
+	eventType, reason, action, message string
+}
+
+func (s *scope) observing() bool { return s.obj.Spec.Observing() }
+
+// wasTrue reports whether a condition was True for the current generation before this
+// pass: a write then is a repair of drift, not a first configuration.
+func (s *scope) wasTrue(conditionType string) bool {
+	for _, c := range s.before.Conditions {
+		if c.Type == conditionType {
+			return c.Status == "True" && c.ObservedGeneration == s.obj.Generation
+		}
+	}
+	return false
+}
+
+// changed records a write to Dataverse: a DriftCorrected event when the condition was
+// already True, so a person sees that something was changed by hand and put back.
+func (s *scope) changed(conditionType, what string) {
+	if s.wasTrue(conditionType) {
+		s.corrected = append(s.corrected, what)
+	}
+}
+
+func (s *scope) normal(reason, action, message string) {
+	s.events = append(s.events, pendingEvent{eventType: "Normal", reason: reason, action: action, message: message})
+}

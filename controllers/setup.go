@@ -1,0 +1,144 @@
+package controllers
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+)
+
+// Field indexes on SalesConnections: the names of the Secrets and ConfigMaps each one
+// references, so a change to one of them reaches exactly the objects that use it.
+const (
+	indexSecretNames    = "spec.secretNames"
+	indexConfigMapNames = "spec.configMapNames"
+)
+
+// Options tune the controller.
+type Options struct {
+	MaxConcurrentReconciles int
+	// Backoff bounds for transient failures without a Retry-After.
+	BackoffBase, BackoffMax time.Duration
+}
+
+// SetupWithManager registers the reconciler, its field indexes and its watches.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	indexer := mgr.GetFieldIndexer()
+	if err := indexer.IndexField(ctx, &salesv1alpha1.SalesConnection{}, indexSecretNames, func(o client.Object) []string {
+		return referencedSecrets(o.(*salesv1alpha1.SalesConnection))
+	}); err != nil {
+		return err
+	}
+	if err := indexer.IndexField(ctx, &salesv1alpha1.SalesConnection{}, indexConfigMapNames, func(o client.Object) []string {
+		return referencedConfigMaps(o.(*salesv1alpha1.SalesConnection))
+	}); err != nil {
+		return err
+	}
+	if r.ImportPollInterval == 0 {
+		r.ImportPollInterval = 10 * time.Second
+	}
+	if r.StalledRetryInterval == 0 {
+		r.StalledRetryInterval = 30 * time.Minute
+	}
+	if opts.BackoffBase == 0 {
+		opts.BackoffBase = time.Second
+	}
+	if opts.BackoffMax == 0 {
+		opts.BackoffMax = 5 * time.Minute
+	}
+
+	// Secrets and ConfigMaps are watched by metadata only: the data of every Secret in
+	// the cluster is never held in memory, only names and resource versions.
+	changed := builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("salesconnection").
+		For(&salesv1alpha1.SalesConnection{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{},
+			annotationChanged(salesv1alpha1.AnnotationRequestedAt),
+			annotationChanged(salesv1alpha1.AnnotationForceDelete),
+		))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexSecretNames)), changed).
+		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexConfigMapNames)), changed).
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](opts.BackoffBase, opts.BackoffMax),
+		}).
+		Complete(r)
+}
+
+// referencing maps a Secret or ConfigMap to the SalesConnections in its namespace that
+// name it.
+func (r *Reconciler) referencing(index string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		list := &salesv1alpha1.SalesConnectionList{}
+		if err := r.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{index: o.GetName()}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing SalesConnections that reference an object", "object", client.ObjectKeyFromObject(o))
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(list.Items))
+		for i := range list.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+		return reqs
+	}
+}
+
+// referencedSecrets lists every Secret name the spec references: one place, so a new
+// reference cannot be forgotten by the watch.
+func referencedSecrets(sc *salesv1alpha1.SalesConnection) []string {
+	var names []string
+	add := func(name string) {
+		if name != "" {
+			names = append(names, name)
+		}
+	}
+	if ref := sc.Spec.Authentication.SecretRef; ref != nil {
+		add(ref.Name)
+	}
+	if a := sc.Spec.Administrator; a != nil && a.SecretRef != nil {
+		add(a.SecretRef.Name)
+	}
+	if t := sc.Spec.TLS; t != nil && t.CASecretRef != nil {
+		add(t.CASecretRef.Name)
+	}
+	if bc := sc.Spec.BusinessCentral; bc != nil && bc.ItemAvailability != nil && bc.ItemAvailability.AccessKeySecretRef != nil {
+		add(bc.ItemAvailability.AccessKeySecretRef.Name)
+	}
+	return names
+}
+
+// referencedConfigMaps lists the solution package and the connection profile ConfigMaps
+// (a deleted profile is written again).
+func referencedConfigMaps(sc *salesv1alpha1.SalesConnection) []string {
+	var names []string
+	if is := sc.Spec.IntegrationSolution; is != nil && is.PackageRef != nil {
+		names = append(names, is.PackageRef.Name)
+	}
+	if p := sc.Spec.WriteConnectionProfileTo; p != nil {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// annotationChanged passes updates that change one annotation.
+func annotationChanged(key string) predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return e.ObjectOld.GetAnnotations()[key] != e.ObjectNew.GetAnnotations()[key]
+		},
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}

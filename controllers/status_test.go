@@ -1,0 +1,181 @@
+package controllers
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+)
+
+func TestSetSummaryKeepsReadyReconcilingStalledConsistent(t *testing.T) {
+	enabled, disabled := true, false
+	cases := []struct {
+		name       string
+		enabled    *bool
+		failure    *phaseError
+		inProgress *phaseError
+		pending    []string
+		// want is the status of Ready, Reconciling and Stalled; "" means absent.
+		wantReady, wantReconciling, wantStalled metav1.ConditionStatus
+		wantReason                              string
+	}{
+		{name: "all good", enabled: &enabled, wantReady: "True", wantReason: ReasonReady},
+		{name: "disabled", enabled: &disabled, wantReady: "True", wantReason: ReasonDisabled},
+		{name: "terminal failure", enabled: &enabled,
+			failure:   stalled(salesv1alpha1.ConditionConnectionVerified, ReasonAuthenticationFailed, "bad secret"),
+			wantReady: "False", wantStalled: "True", wantReason: ReasonAuthenticationFailed},
+		{name: "transient failure", enabled: &enabled,
+			failure:   retrying(salesv1alpha1.ConditionConnectionVerified, ReasonUnreachable, "down"),
+			wantReady: "False", wantReconciling: "True", wantReason: ReasonUnreachable},
+		{name: "import running", enabled: &enabled,
+			inProgress: retrying(salesv1alpha1.ConditionSolutionImported, ReasonImportInProgress, "importing"),
+			wantReady:  "False", wantReconciling: "True", wantReason: ReasonImportInProgress},
+		{name: "observe mode with pending changes", enabled: &enabled, pending: []string{"assign role X"},
+			wantReady: "False", wantStalled: "True", wantReason: ReasonPendingChanges},
+		{name: "an error that is not a step's", enabled: &enabled, failure: asPhaseError(errors.New("conflict")),
+			wantReady: "False", wantReconciling: "True", wantReason: ReasonRetrying},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := &salesv1alpha1.SalesConnection{}
+			obj.Generation = 3
+			obj.Spec.Enabled = tc.enabled
+			// Start from the opposite state, so stale summary conditions must be removed.
+			setTrue(obj, salesv1alpha1.ConditionReconciling, "Old", "old")
+			setTrue(obj, salesv1alpha1.ConditionStalled, "Old", "old")
+			s := &scope{obj: obj, failure: tc.failure, inProgress: tc.inProgress, pending: tc.pending}
+			setSummary(s)
+
+			check := func(condType string, want metav1.ConditionStatus) {
+				c := meta.FindStatusCondition(obj.Status.Conditions, condType)
+				switch {
+				case want == "" && c != nil:
+					t.Errorf("%s must be absent, got %s/%s", condType, c.Status, c.Reason)
+				case want != "" && c == nil:
+					t.Errorf("%s missing, want %s", condType, want)
+				case want != "" && c.Status != want:
+					t.Errorf("%s = %s, want %s", condType, c.Status, want)
+				case c != nil && c.ObservedGeneration != 3:
+					t.Errorf("%s observedGeneration = %d, want 3", condType, c.ObservedGeneration)
+				}
+			}
+			check(salesv1alpha1.ConditionReady, tc.wantReady)
+			check(salesv1alpha1.ConditionReconciling, tc.wantReconciling)
+			check(salesv1alpha1.ConditionStalled, tc.wantStalled)
+			if r := meta.FindStatusCondition(obj.Status.Conditions, salesv1alpha1.ConditionReady); r.Reason != tc.wantReason {
+				t.Errorf("Ready reason = %s, want %s", r.Reason, tc.wantReason)
+			}
+			if obj.Status.ObservedGeneration != 3 {
+				t.Errorf("status.observedGeneration = %d, want 3", obj.Status.ObservedGeneration)
+			}
+		})
+	}
+}
+
+func TestSetFailureMarksLaterStepsUnknown(t *testing.T) {
+	obj := &salesv1alpha1.SalesConnection{}
+	setTrue(obj, salesv1alpha1.ConditionConnectionVerified, ReasonVerified, "ok")
+	setTrue(obj, salesv1alpha1.ConditionSolutionImported, ReasonImported, "ok")
+	setTrue(obj, salesv1alpha1.ConditionRolesAssigned, ReasonAssigned, "ok")
+	setFailure(obj, stalled(salesv1alpha1.ConditionSolutionImported, ReasonImportFailed, "broken"))
+
+	want := map[string]metav1.ConditionStatus{
+		salesv1alpha1.ConditionConnectionVerified: "True",
+		salesv1alpha1.ConditionSolutionImported:   "False",
+		salesv1alpha1.ConditionRolesAssigned:      "Unknown",
+	}
+	for condType, status := range want {
+		if c := meta.FindStatusCondition(obj.Status.Conditions, condType); c == nil || c.Status != status {
+			t.Errorf("%s = %v, want %s", condType, c, status)
+		}
+	}
+	if meta.FindStatusCondition(obj.Status.Conditions, salesv1alpha1.ConditionBusinessCentralLinked) != nil {
+		t.Error("a condition that was never set must not appear")
+	}
+}
+
+func TestCheckVersion(t *testing.T) {
+	cases := []struct {
+		sdk, server string
+		wantErr     string
+	}{
+		{"", "9.2.24101.140", ""},
+		{"9.2", "9.2.24101.140", ""},
+		{"10.0", "9.2.24101.140", ""},
+		{"9.1", "9.2.24101.140", "older than the server's 9.2"},
+		{"8.2", "9.0.1.1", "older than the server's 9.0"},
+		{"", "7.1.0.1", "not supported"},
+		{"", "6.0.0.1", "not supported"},
+		{"", "garbage", "cannot be read"},
+	}
+	for _, tc := range cases {
+		err := checkVersion(tc.sdk, tc.server)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("checkVersion(%q, %q) = %v, want nil", tc.sdk, tc.server, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("checkVersion(%q, %q) = %v, want %q", tc.sdk, tc.server, err, tc.wantErr)
+		}
+	}
+}
+
+func TestWithCompany(t *testing.T) {
+	cases := map[string]string{
+		"https://bc.example.com/t/Production":             "https://bc.example.com/t/Production?company=CRONUS+USA%2C+Inc.",
+		"https://bc.example.com/t/Production?tenant=x":    "https://bc.example.com/t/Production?tenant=x&company=CRONUS+USA%2C+Inc.",
+		"https://bc.example.com/t/Production?company=Own": "https://bc.example.com/t/Production?company=Own",
+	}
+	for in, want := range cases {
+		if got := withCompany(in, "CRONUS USA, Inc."); got != want {
+			t.Errorf("withCompany(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestReferencedObjectsCoverEverySecretAndConfigMap(t *testing.T) {
+	sc := &salesv1alpha1.SalesConnection{Spec: salesv1alpha1.SalesConnectionSpec{
+		Authentication: salesv1alpha1.Authentication{SecretRef: &salesv1alpha1.LocalObjectReference{Name: "integration"}},
+		Administrator:  &salesv1alpha1.Authentication{SecretRef: &salesv1alpha1.LocalObjectReference{Name: "admin"}},
+		TLS:            &salesv1alpha1.TLSConfig{CASecretRef: &salesv1alpha1.KeyReference{Name: "ca", Key: "ca.crt"}},
+		BusinessCentral: &salesv1alpha1.BusinessCentral{ItemAvailability: &salesv1alpha1.ItemAvailability{
+			AccessKeySecretRef: &salesv1alpha1.KeyReference{Name: "odata", Key: "accessKey"}}},
+		IntegrationSolution:      &salesv1alpha1.IntegrationSolution{PackageRef: &salesv1alpha1.KeyReference{Name: "package", Key: "solution.zip"}},
+		WriteConnectionProfileTo: &salesv1alpha1.LocalObjectReference{Name: "profile"},
+	}}
+	if got := strings.Join(referencedSecrets(sc), ","); got != "integration,admin,ca,odata" {
+		t.Errorf("referencedSecrets = %s", got)
+	}
+	if got := strings.Join(referencedConfigMaps(sc), ","); got != "package,profile" {
+		t.Errorf("referencedConfigMaps = %s", got)
+	}
+}
+
+func TestConnectionStringHasPlaceholdersOnly(t *testing.T) {
+	obj := &salesv1alpha1.SalesConnection{}
+	obj.Status.URL = "https://contoso.crm4.dynamics.com"
+	obj.Spec.SDKVersion = "9.2"
+	cases := map[salesv1alpha1.AuthenticationType]string{
+		salesv1alpha1.AuthenticationClientSecret: "AuthType=ClientSecret; Url=https://contoso.crm4.dynamics.com; ClientId={CLIENTID}; ClientSecret={CLIENTSECRET}; ProxyVersion=9.2",
+		salesv1alpha1.AuthenticationOAuth:        "AuthType=OAuth; Url=https://contoso.crm4.dynamics.com; UserName={USERNAME}; Password={PASSWORD}; ProxyVersion=9.2",
+	}
+	for authType, want := range cases {
+		obj.Spec.Authentication.Type = authType
+		if got := connectionString(obj); got != want {
+			t.Errorf("%s: got %q, want %q", authType, got, want)
+		}
+	}
+}
+
+func TestTableMappingsAddSalesOrdersOnlyWhenEnabled(t *testing.T) {
+	without, with := tableMappings(false), tableMappings(true)
+	if strings.Contains(without, "salesorder") || !strings.Contains(with, "Sales Order\tsalesorder") {
+		t.Errorf("sales order mapping must follow the sales order integration:\n%s", with)
+	}
+	if !strings.Contains(without, "Customer\taccount\tBidirectional") {
+		t.Errorf("default mappings missing:\n%s", without)
+	}
+}

@@ -1,0 +1,146 @@
+package dataverse
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// codeReasons are Dataverse error codes that decide the Reason whatever the status
+// (reference §1.10: the service protection codes, and the codes and names seen for
+// missing records, missing privileges and duplicates).
+var codeReasons = map[string]Reason{
+	"0x80072322":                 ReasonThrottled, // number of requests exceeded the limit
+	"0x80072321":                 ReasonThrottled, // combined execution time exceeded the limit
+	"0x80072326":                 ReasonThrottled, // number of concurrent requests exceeded the limit
+	"0x80040217":                 ReasonNotFound,  // record does not exist
+	"0x80040220":                 ReasonPrivilegeDenied,
+	"0x80040237":                 ReasonDuplicate, // cannot insert duplicate key
+	"duplicaterecord":            ReasonDuplicate,
+	"concurrencyversionmismatch": ReasonConflict,
+	"accessdenied":               ReasonPrivilegeDenied,
+	"privilegedenied":            ReasonPrivilegeDenied,
+	"principalprivilegedenied":   ReasonPrivilegeDenied,
+	"crmsecurityerror":           ReasonPrivilegeDenied,
+}
+
+// kindOf says which reasons a retry can cure.
+func kindOf(r Reason) Kind {
+	switch r {
+	case ReasonUnreachable, ReasonThrottled, ReasonServerError, ReasonImportInProgress,
+		ReasonConflict, ReasonInvalidResponse, ReasonCanceled:
+		return Transient
+	}
+	return Terminal
+}
+
+func newError(op string, reason Reason, status int, code, msg string, cause error) *Error {
+	return &Error{Operation: op, StatusCode: status, Code: code, Message: msg, Kind: kindOf(reason), Reason: reason, Err: cause}
+}
+
+// classifyResponse turns a non-success Dataverse answer into an Error.
+func classifyResponse(op string, status int, header http.Header, body []byte, now time.Time, red redactor) *Error {
+	code, msg := ParseErrorBody(body)
+	code, msg = red.apply(code), red.apply(msg)
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	reason := reasonForStatus(status)
+	if r, ok := codeReasons[strings.ToLower(code)]; ok && status != http.StatusUnauthorized && status != http.StatusTooManyRequests {
+		reason = r
+	}
+	if status >= 400 && status != http.StatusUnauthorized && status != http.StatusForbidden && status != http.StatusTooManyRequests {
+		switch {
+		case mentionsConcurrentImport(msg):
+			reason = ReasonImportInProgress
+		case status < 500 && mentionsDuplicate(msg):
+			reason = ReasonDuplicate
+		}
+	}
+	e := newError(op, reason, status, code, msg, nil)
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || reason == ReasonThrottled {
+		if d, ok := ParseRetryAfter(header.Get("Retry-After"), now); ok {
+			e.RetryAfter = d
+		}
+	}
+	return e
+}
+
+func reasonForStatus(status int) Reason {
+	switch {
+	case status == http.StatusUnauthorized:
+		return ReasonAuthenticationFailed
+	case status == http.StatusForbidden:
+		return ReasonPrivilegeDenied
+	case status == http.StatusNotFound:
+		return ReasonNotFound
+	case status == http.StatusPreconditionFailed:
+		return ReasonConflict
+	case status == http.StatusTooManyRequests:
+		return ReasonThrottled
+	case status == http.StatusRequestTimeout, status >= 500:
+		return ReasonServerError
+	case status >= 400:
+		return ReasonBadRequest
+	}
+	return ReasonInvalidResponse
+}
+
+// mentionsConcurrentImport recognizes Dataverse's refusal of a second solution operation
+// ("... cannot start because another solution import/uninstall is in progress ...").
+// Dataverse has several codes for it across versions; the wording is the stable part.
+func mentionsConcurrentImport(msg string) bool {
+	m := strings.ToLower(msg)
+	if !strings.Contains(m, "another") && !strings.Contains(m, "concurrent") && !strings.Contains(m, "same time") {
+		return false
+	}
+	return strings.Contains(m, "import") || strings.Contains(m, "install") || strings.Contains(m, "solution")
+}
+
+func mentionsDuplicate(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "duplicate") || strings.Contains(m, "already exists") || strings.Contains(m, "already associated")
+}
+
+// classifyTransport turns an error of the HTTP round trip into an Error. The URL is
+// dropped from the cause: it is noise in a condition, and callers log the operation.
+func classifyTransport(op string, err error, red redactor) *Error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return newError(op, ReasonCanceled, 0, "", "canceled", err)
+	case isTLSError(err):
+		return newError(op, ReasonTLSError, 0, "", red.apply(clean(err.Error(), maxMessageLen)), err)
+	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		return newError(op, ReasonUnreachable, 0, "", "timed out", err)
+	}
+	return newError(op, ReasonUnreachable, 0, "", red.apply(clean(err.Error(), maxMessageLen)), err)
+}
+
+// isTLSError reports a certificate that failed verification, or a peer that does not
+// speak TLS: both need a person (trust the CA, fix the URL), retrying cannot help.
+func isTLSError(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		record   tls.RecordHeaderError
+	)
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &record)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,66 @@
+package dataverse
+
+import (
+	"context"
+	"net/http"
+)
+
+// Client calls one Dataverse environment as one principal. Build it with Pool.Client;
+// it is safe for concurrent use.
+type Client struct {
+	pool    *Pool
+	env     *environment
+	envURL  string
+	baseURL string
+	http    *http.Client
+	tokens  *tokenSource
+	red     redactor
+}
+
+// EnvironmentURL is the environment this client talks to.
+func (c *Client) EnvironmentURL() string { return c.envURL }
+
+// WhoAmI is the caller's identity in the environment.
+type WhoAmI struct {
+	UserID, BusinessUnitID, OrganizationID string
+}
+
+// WhoAmI checks the connection end to end: a token, a request, an answer.
+func (c *Client) WhoAmI(ctx context.Context) (WhoAmI, error) {
+	const op = "WhoAmI"
+	resp, err := c.do(ctx, &request{op: op, method: http.MethodGet, path: "WhoAmI"})
+	if err != nil {
+		return WhoAmI{}, err
+	}
+	var w struct {
+		UserID         string `json:"UserId"`
+		BusinessUnitID string `json:"BusinessUnitId"`
+		OrganizationID string `json:"OrganizationId"`
+	}
+	if err := decode(op, resp, &w); err != nil {
+		return WhoAmI{}, err
+	}
+	if w.UserID == "" {
+		return WhoAmI{}, newError(op, ReasonInvalidResponse, resp.status, "", "the answer has no UserId", nil)
+	}
+	return WhoAmI{UserID: w.UserID, BusinessUnitID: w.BusinessUnitID, OrganizationID: w.OrganizationID}, nil
+}
+
+// RetrieveVersion returns the server version, e.g. 9.2.24101.140.
+func (c *Client) RetrieveVersion(ctx context.Context) (string, error) {
+	const op = "RetrieveVersion"
+	resp, err := c.do(ctx, &request{op: op, method: http.MethodGet, path: "RetrieveVersion()"})
+	if err != nil {
+		return "", err
+	}
+	var v struct {
+		Version string `json:"Version"`
+	}
+	if err := decode(op, resp, &v); err != nil {
+		return "", err
+	}
+	if v.Version == "" {
+		return "", newError(op, ReasonInvalidResponse, resp.status, "", "the answer has no Version", nil)
+	}
+	return v.Version, nil
+}

@@ -1,0 +1,161 @@
+package dataverse
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Kind tells the reconciler whether retrying can help.
+type Kind int
+
+const (
+	// Transient failures go away by themselves: retry with backoff (Reconciling).
+	Transient Kind = iota
+	// Terminal failures need a person: a credential, a CA, a privilege (Stalled).
+	Terminal
+)
+
+func (k Kind) String() string {
+	if k == Terminal {
+		return "Terminal"
+	}
+	return "Transient"
+}
+
+// Reason is a stable, machine-readable cause of an Error.
+type Reason string
+
+const (
+	// ReasonAuthenticationFailed: the sign-in authority refused the credentials (invalid
+	// client, grant, unknown tenant), the credentials are unusable (a certificate without
+	// a key), or Dataverse refused a freshly issued token.
+	ReasonAuthenticationFailed Reason = "AuthenticationFailed"
+	// ReasonUnreachable: Dataverse or the sign-in authority could not be reached or did not
+	// answer (DNS, refused connections, timeouts, the token endpoint's 5xx).
+	ReasonUnreachable Reason = "Unreachable"
+	// ReasonTLSError: the server certificate failed verification.
+	ReasonTLSError Reason = "TLSError"
+	// ReasonPrivilegeDenied: 403; the principal lacks a privilege.
+	ReasonPrivilegeDenied Reason = "PrivilegeDenied"
+	// ReasonNotFound: 404; the record, or the entity set itself, does not exist.
+	ReasonNotFound Reason = "NotFound"
+	// ReasonDuplicate: the record or association exists already.
+	ReasonDuplicate Reason = "Duplicate"
+	// ReasonConflict: 412 concurrency mismatch; re-read and try again.
+	ReasonConflict Reason = "Conflict"
+	// ReasonThrottled: 429 service protection limits; RetryAfter says how long to wait.
+	ReasonThrottled Reason = "Throttled"
+	// ReasonImportInProgress: another solution import or uninstall is running.
+	ReasonImportInProgress Reason = "ImportInProgress"
+	// ReasonServerError: 5xx or 408 from Dataverse.
+	ReasonServerError Reason = "ServerError"
+	// ReasonBadRequest: Dataverse rejected the request (400 and other 4xx).
+	ReasonBadRequest Reason = "BadRequest"
+	// ReasonInvalidResponse: a success answer that could not be read.
+	ReasonInvalidResponse Reason = "InvalidResponse"
+	// ReasonInvalidArgument: the caller passed something that cannot be sent (not a GUID).
+	ReasonInvalidArgument Reason = "InvalidArgument"
+	// ReasonCanceled: the caller's context ended.
+	ReasonCanceled Reason = "Canceled"
+)
+
+// Error is the one error type of this package. Its text never holds a secret, a token,
+// a header or a request body: only the operation, the status, Dataverse's error code and
+// a bounded, redacted message.
+type Error struct {
+	// Operation is the client method, e.g. "AssociateRole".
+	Operation string
+	// StatusCode is the HTTP status Dataverse or the authority answered; 0 when none.
+	StatusCode int
+	// Code is Dataverse's error code (often an HRESULT such as 0x80040220), or the
+	// authority's AADSTS code / OAuth error.
+	Code    string
+	Message string
+	// RetryAfter is how long the server asked to wait (429, 503), or the remaining
+	// throttle window of the environment.
+	RetryAfter time.Duration
+	Kind       Kind
+	Reason     Reason
+	// Err is the underlying cause, already stripped of secrets.
+	Err error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("dataverse ")
+	b.WriteString(e.Operation)
+	b.WriteString(": ")
+	b.WriteString(string(e.Reason))
+	if e.StatusCode != 0 {
+		b.WriteString(" (HTTP ")
+		b.WriteString(strconv.Itoa(e.StatusCode))
+		if e.Code != "" {
+			b.WriteString(", ")
+			b.WriteString(e.Code)
+		}
+		b.WriteString(")")
+	} else if e.Code != "" {
+		b.WriteString(" (")
+		b.WriteString(e.Code)
+		b.WriteString(")")
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.RetryAfter > 0 {
+		b.WriteString("; retry after ")
+		b.WriteString(e.RetryAfter.String())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Temporary reports whether retrying may succeed (net.Error style).
+func (e *Error) Temporary() bool { return e.Kind == Transient }
+
+// asError finds the *Error in err's chain.
+func asError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// IsTransient reports whether err is worth retrying later. Errors of other packages
+// count as transient only when they are context timeouts.
+func IsTransient(err error) bool {
+	if e, ok := asError(err); ok {
+		return e.Kind == Transient
+	}
+	return errors.Is(err, context.DeadlineExceeded)
+}
+
+// IsNotFound reports a missing record or entity set.
+func IsNotFound(err error) bool { return ReasonOf(err) == ReasonNotFound }
+
+// IsDuplicate reports a record or association that exists already.
+func IsDuplicate(err error) bool { return ReasonOf(err) == ReasonDuplicate }
+
+// IsThrottled reports a 429 or an environment still inside its Retry-After window.
+func IsThrottled(err error) bool { return ReasonOf(err) == ReasonThrottled }
+
+// RetryAfter is how long the server asked to wait before the next attempt; 0 when it
+// did not say.
+func RetryAfter(err error) time.Duration {
+	if e, ok := asError(err); ok {
+		return e.RetryAfter
+	}
+	return 0
+}
+
+// ReasonOf returns the Reason of err, or "" when err is not an *Error.
+func ReasonOf(err error) Reason {
+	if e, ok := asError(err); ok {
+		return e.Reason
+	}
+	return ""
+}

@@ -1,0 +1,243 @@
+package dataverse
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Defaults of PoolOptions.
+const (
+	DefaultTimeout                     = 60 * time.Second
+	DefaultMaxConcurrentPerEnvironment = 52 // Dataverse's concurrency limit per user
+)
+
+// PoolOptions configure a Pool. The zero value is usable.
+type PoolOptions struct {
+	// UserAgent is sent with every Dataverse request.
+	UserAgent string
+	// Timeout bounds one HTTP request, to Dataverse or to the authority (default 60s).
+	Timeout time.Duration
+	// MaxConcurrentPerEnvironment caps requests in flight to one environment from the
+	// whole operator (default 52, Dataverse's per-user limit).
+	MaxConcurrentPerEnvironment int
+	// RequestsPerSecondPerEnvironment, when > 0, paces requests to one environment
+	// (Dataverse allows 6,000 per user per 5 minutes, 20/s on average). Off by default:
+	// 429s with Retry-After already pace the operator, and most runs never get near.
+	RequestsPerSecondPerEnvironment float64
+	// BurstPerEnvironment is the rate limiter's burst (default MaxConcurrentPerEnvironment).
+	BurstPerEnvironment int
+	// Retry is the retry policy of each call.
+	Retry RetryPolicy
+	// Now and Sleep replace the clock in tests. Sleep must return ctx.Err() when ctx ends
+	// first.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Pool holds what all reconciles of the operator share: HTTP clients per CA bundle,
+// tokens per principal and environment, and per-environment limits and throttle state.
+// It is safe for concurrent use.
+type Pool struct {
+	opts PoolOptions
+
+	mu     sync.Mutex
+	http   map[string]*http.Client // by CA bundle hash
+	tokens map[tokenIdentity]*tokenEntry
+	envs   map[string]*environment
+}
+
+type tokenEntry struct {
+	fingerprint string
+	source      *tokenSource
+}
+
+// environment is the shared state of one Dataverse environment.
+type environment struct {
+	sem     chan struct{}
+	limiter *rate.Limiter
+
+	mu             sync.Mutex
+	throttledUntil time.Time
+}
+
+// NewPool returns a Pool; register it once per operator.
+func NewPool(opts PoolOptions) *Pool {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxConcurrentPerEnvironment <= 0 {
+		opts.MaxConcurrentPerEnvironment = DefaultMaxConcurrentPerEnvironment
+	}
+	if opts.BurstPerEnvironment <= 0 {
+		opts.BurstPerEnvironment = opts.MaxConcurrentPerEnvironment
+	}
+	opts.Retry = opts.Retry.withDefaults()
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleep
+	}
+	return &Pool{
+		opts:   opts,
+		http:   map[string]*http.Client{},
+		tokens: map[tokenIdentity]*tokenEntry{},
+		envs:   map[string]*environment{},
+	}
+}
+
+// Client returns a client of environmentURL (normalized, e.g. https://contoso.crm4.dynamics.com
+// or https://host:8443/org) signing in with creds and trusting caBundlePEM in addition to
+// the system roots. It is cheap: build one per reconcile. It does not sign in yet.
+func (p *Pool) Client(environmentURL string, creds Credentials, caBundlePEM []byte) (*Client, error) {
+	const op = "NewClient"
+	envURL, err := cleanEnvironmentURL(environmentURL)
+	if err != nil {
+		return nil, newError(op, ReasonInvalidArgument, 0, "", err.Error(), nil)
+	}
+	if err := creds.validate(op); err != nil {
+		return nil, err
+	}
+	caKey := hashBytes(caBundlePEM)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	hc, ok := p.http[caKey]
+	if !ok {
+		if hc, err = newHTTPClient(caBundlePEM, p.opts.Timeout); err != nil {
+			e, _ := asError(err)
+			e.Operation = op
+			return nil, e
+		}
+		p.http[caKey] = hc
+	}
+	scope := creds.scope(envURL)
+	id := tokenIdentity{
+		authority: strings.ToLower(creds.authorityHost()), tenant: strings.ToLower(creds.TenantID),
+		client: strings.ToLower(creds.clientID()), user: strings.ToLower(creds.Username),
+		resource: scope, caKey: caKey,
+	}
+	fp := creds.Fingerprint()
+	entry := p.tokens[id]
+	if entry == nil || entry.fingerprint != fp {
+		// New or rotated credentials: the old token (and the old secret) is dropped.
+		entry = &tokenEntry{fingerprint: fp, source: newTokenSource(creds, scope, probeTransport{client: hc}, p.opts.Now)}
+		p.tokens[id] = entry
+	}
+	return &Client{
+		pool:    p,
+		env:     p.environmentLocked(envURL),
+		envURL:  envURL,
+		baseURL: envURL + "/api/data/v9.2/",
+		http:    hc,
+		tokens:  entry.source,
+		red:     entry.source.red,
+	}, nil
+}
+
+// ThrottledUntil is when the environment's last 429 Retry-After ends; zero when it was
+// never throttled. Every caller of the environment waits at least that long.
+func (p *Pool) ThrottledUntil(environmentURL string) time.Time {
+	envURL, err := cleanEnvironmentURL(environmentURL)
+	if err != nil {
+		return time.Time{}
+	}
+	p.mu.Lock()
+	env := p.envs[envURL]
+	p.mu.Unlock()
+	if env == nil {
+		return time.Time{}
+	}
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	return env.throttledUntil
+}
+
+func (p *Pool) environmentLocked(envURL string) *environment {
+	if env, ok := p.envs[envURL]; ok {
+		return env
+	}
+	env := &environment{sem: make(chan struct{}, p.opts.MaxConcurrentPerEnvironment)}
+	if p.opts.RequestsPerSecondPerEnvironment > 0 {
+		env.limiter = rate.NewLimiter(rate.Limit(p.opts.RequestsPerSecondPerEnvironment), p.opts.BurstPerEnvironment)
+	}
+	p.envs[envURL] = env
+	return env
+}
+
+// throttle records a 429: nobody sends to the environment before until.
+func (env *environment) throttle(until time.Time) {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	if until.After(env.throttledUntil) {
+		env.throttledUntil = until
+	}
+}
+
+func (env *environment) throttleWait(now time.Time) time.Duration {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	return env.throttledUntil.Sub(now)
+}
+
+// acquire takes a concurrency slot and a rate token; release returns the slot.
+func (env *environment) acquire(ctx context.Context) error {
+	select {
+	case env.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if env.limiter != nil {
+		if err := env.limiter.Wait(ctx); err != nil {
+			<-env.sem
+			return err
+		}
+	}
+	return nil
+}
+
+func (env *environment) release() { <-env.sem }
+
+// cleanEnvironmentURL checks an already normalized URL and drops a trailing slash, so
+// "https://x/" and "https://x" share state.
+func cleanEnvironmentURL(raw string) (string, error) {
+	s := strings.TrimRight(strings.TrimSpace(raw), "/")
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", errInvalidURL
+	}
+	return s, nil
+}
+
+var errInvalidURL = errors.New("the environment URL must be an absolute http(s) URL without query or fragment")
+
+func hashBytes(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

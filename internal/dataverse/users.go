@@ -1,0 +1,95 @@
+package dataverse
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+// SystemUser is a Dataverse user or application user.
+type SystemUser struct {
+	ID                   string
+	FullName             string
+	DomainName           string
+	InternalEmailAddress string
+	// ApplicationID is set for application users (service principals).
+	ApplicationID  string
+	IsDisabled     bool
+	BusinessUnitID string
+}
+
+const userSelect = "systemuserid,fullname,domainname,internalemailaddress,applicationid,isdisabled,_businessunitid_value"
+
+type systemUserJSON struct {
+	ID                   string `json:"systemuserid"`
+	FullName             string `json:"fullname"`
+	DomainName           string `json:"domainname"`
+	InternalEmailAddress string `json:"internalemailaddress"`
+	ApplicationID        string `json:"applicationid"`
+	IsDisabled           bool   `json:"isdisabled"`
+	BusinessUnitID       string `json:"_businessunitid_value"`
+}
+
+func (u systemUserJSON) user() SystemUser { return SystemUser(u) }
+
+// GetSystemUser reads one user.
+func (c *Client) GetSystemUser(ctx context.Context, id string) (SystemUser, error) {
+	const op = "GetSystemUser"
+	id, err := normalizeID(op, "the user id", id)
+	if err != nil {
+		return SystemUser{}, err
+	}
+	resp, err := c.do(ctx, &request{op: op, method: http.MethodGet, path: "systemusers(" + id + ")",
+		query: query{}.add("$select", userSelect)})
+	if err != nil {
+		return SystemUser{}, err
+	}
+	var u systemUserJSON
+	if err := decode(op, resp, &u); err != nil {
+		return SystemUser{}, err
+	}
+	return u.user(), nil
+}
+
+// emailsPerQuery keeps the $filter, and so the URL, well under Dataverse's limits.
+const emailsPerQuery = 50
+
+// FindUsersByEmail returns the enabled users whose primary email is one of emails
+// (compared case-insensitively by Dataverse), with one query per 50 addresses.
+func (c *Client) FindUsersByEmail(ctx context.Context, emails []string) ([]SystemUser, error) {
+	const op = "FindUsersByEmail"
+	seen := map[string]bool{}
+	var unique []string
+	for _, e := range emails {
+		e = strings.TrimSpace(e)
+		if k := strings.ToLower(e); e != "" && !seen[k] {
+			seen[k] = true
+			unique = append(unique, e)
+		}
+	}
+	var users []SystemUser
+	for start := 0; start < len(unique); start += emailsPerQuery {
+		batch := unique[start:min(start+emailsPerQuery, len(unique))]
+		terms := make([]string, len(batch))
+		for i, e := range batch {
+			terms[i] = "internalemailaddress eq " + stringLiteral(e)
+		}
+		q := query{}.add("$select", userSelect).
+			add("$filter", "isdisabled eq false and ("+strings.Join(terms, " or ")+")")
+		err := c.list(ctx, &request{op: op, method: http.MethodGet, path: "systemusers", query: q}, func(rows json.RawMessage) error {
+			var page []systemUserJSON
+			if err := json.Unmarshal(rows, &page); err != nil {
+				return newError(op, ReasonInvalidResponse, http.StatusOK, "", "the answer is not the expected JSON", nil)
+			}
+			for _, u := range page {
+				users = append(users, u.user())
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return users, nil
+}

@@ -1,0 +1,151 @@
+// Package dataversesim is an in-memory Microsoft Entra ID token service plus any number
+// of Dataverse environments, served over HTTPS with a CA it generates. The demo, the
+// benchmark and every integration test run the operator against it, so it rejects what
+// Dataverse rejects: bad tokens, missing privileges, duplicate role associations, roles
+// from another business unit, a second concurrent import, and the integration
+// solution's roles and entities before that solution is imported.
+package dataversesim
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Config describes the simulated tenants and environments. It loads from YAML or JSON.
+type Config struct {
+	// Tenants are the Entra ID tenants that issue tokens.
+	Tenants []TenantConfig `json:"tenants"`
+	// Environments are the Dataverse environments, each served at /<name>.
+	Environments []EnvironmentConfig `json:"environments"`
+	// TokenLifetime of issued access tokens (default 1h).
+	TokenLifetime Duration `json:"tokenLifetime,omitempty"`
+}
+
+// TenantConfig is an Entra ID tenant.
+type TenantConfig struct {
+	// ID is the tenant id (a GUID) or a domain name.
+	ID string `json:"id"`
+	// Apps are app registrations that sign in with client credentials.
+	Apps []AppConfig `json:"apps,omitempty"`
+	// Users are accounts that sign in with user name and password.
+	Users []UserAccount `json:"users,omitempty"`
+}
+
+// AppConfig is an app registration.
+type AppConfig struct {
+	ClientID string `json:"clientID"`
+	// Secrets are valid client secrets.
+	Secrets []string `json:"secrets,omitempty"`
+	// CertificatesPEM are certificates whose private keys may sign client assertions.
+	CertificatesPEM []string `json:"certificatesPEM,omitempty"`
+	// FederatedCredentials trust tokens of another issuer (workload identity).
+	FederatedCredentials []FederatedCredential `json:"federatedCredentials,omitempty"`
+}
+
+// FederatedCredential trusts assertions of one issuer and subject.
+type FederatedCredential struct {
+	Issuer  string `json:"issuer"`
+	Subject string `json:"subject"`
+	// Audience defaults to api://AzureADTokenExchange.
+	Audience string `json:"audience,omitempty"`
+	// PublicKeyPEM verifies the assertion's signature (the issuer's signing key).
+	PublicKeyPEM string `json:"publicKeyPEM"`
+}
+
+// UserAccount is a user that signs in with a password (ROPC).
+type UserAccount struct {
+	UserPrincipalName string `json:"userPrincipalName"`
+	Password          string `json:"password"`
+}
+
+// EnvironmentConfig is a Dataverse environment.
+type EnvironmentConfig struct {
+	// Name is the organization name, the first path segment of its URL.
+	Name string `json:"name"`
+	// Version is what RetrieveVersion answers (default 9.2.24101.140).
+	Version        string `json:"version,omitempty"`
+	OrganizationID string `json:"organizationID,omitempty"`
+	// BusinessUnits: the first is the root business unit; one named after the
+	// environment is made when none is given.
+	BusinessUnits []BusinessUnitConfig `json:"businessUnits,omitempty"`
+	SystemUsers   []SystemUserConfig   `json:"systemUsers,omitempty"`
+	// Solutions installed before the simulator starts.
+	Solutions []SolutionConfig `json:"solutions,omitempty"`
+	// SubmittedSalesOrders is the number of sales orders in the Submitted state.
+	SubmittedSalesOrders int  `json:"submittedSalesOrders,omitempty"`
+	SOPIntegration       bool `json:"sopIntegrationEnabled,omitempty"`
+	// ImportDuration is how long a solution import runs (default 500ms).
+	ImportDuration Duration `json:"importDuration,omitempty"`
+	// Latency is added to every Web API request.
+	Latency Duration `json:"latency,omitempty"`
+}
+
+// BusinessUnitConfig is a business unit.
+type BusinessUnitConfig struct {
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name"`
+}
+
+// SystemUserConfig is a Dataverse user: an application user (ApplicationID) or a user
+// account (InternalEmailAddress, which matches the UPN of its Entra account).
+type SystemUserConfig struct {
+	ID                   string `json:"id,omitempty"`
+	FullName             string `json:"fullName,omitempty"`
+	InternalEmailAddress string `json:"internalEmailAddress,omitempty"`
+	DomainName           string `json:"domainName,omitempty"`
+	ApplicationID        string `json:"applicationID,omitempty"`
+	Disabled             bool   `json:"disabled,omitempty"`
+	// BusinessUnit names the user's business unit (default the root).
+	BusinessUnit string `json:"businessUnit,omitempty"`
+	// Roles are role names, given in the user's business unit ("System Administrator",
+	// "Basic User", or a role an imported solution brings).
+	Roles []string `json:"roles,omitempty"`
+}
+
+// SolutionConfig is an installed solution.
+type SolutionConfig struct {
+	UniqueName string `json:"uniqueName"`
+	Version    string `json:"version"`
+	Managed    bool   `json:"managed,omitempty"`
+}
+
+// Duration is a time.Duration written as "500ms" in config files.
+type Duration struct{ time.Duration }
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "null" || s == `""` {
+		return nil
+	}
+	if len(s) < 2 || s[0] != '"' {
+		return fmt.Errorf("duration %s must be a string such as \"500ms\"", s)
+	}
+	v, err := time.ParseDuration(s[1 : len(s)-1])
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalJSON writes a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + d.Duration.String() + `"`), nil
+}
+
+// LoadConfig reads a Config from a YAML or JSON file.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	var cfg Config
+	if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}

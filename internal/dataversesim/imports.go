@@ -1,0 +1,137 @@
+package dataversesim
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bcconnect/salesconnection-operator/internal/solution"
+)
+
+// importSolution starts an asynchronous import. Only System Administrators may import,
+// and only one solution operation runs at a time per environment.
+func (s *Server) importSolution(c *call) *apiError {
+	if err := c.requireAdmin("prvImportCustomizations"); err != nil {
+		return err
+	}
+	var body struct {
+		CustomizationFile                string
+		OverwriteUnmanagedCustomizations *bool
+		PublishWorkflows                 *bool
+	}
+	if err := c.readBody(&body); err != nil {
+		return err
+	}
+	if body.CustomizationFile == "" || body.OverwriteUnmanagedCustomizations == nil || body.PublishWorkflows == nil {
+		return errf(http.StatusBadRequest, codeBadRequest,
+			"ImportSolutionAsync requires CustomizationFile, OverwriteUnmanagedCustomizations and PublishWorkflows.")
+	}
+	pkg, err := base64.StdEncoding.DecodeString(body.CustomizationFile)
+	if err != nil {
+		return errf(http.StatusBadRequest, codeBadRequest, "CustomizationFile is not valid Edm.Binary (base64).")
+	}
+	manifest, err := solution.Read(pkg)
+	if err != nil {
+		return errf(http.StatusBadRequest, "0x8004801a", "The import file is invalid: %v", err)
+	}
+	env := c.env
+	if env.importRunning {
+		return errf(http.StatusBadRequest, codeImportInProgress,
+			"Cannot start another solution import because there is a previous solution import or uninstall running at this moment. Please try again later.")
+	}
+	op := &asyncOperation{id: newID(), importJobKey: newID(), stateCode: 0, statusCode: 0}
+	env.asyncOps[op.id] = op
+	env.importRunning = true
+	// The job is picked up at once and runs for the import duration.
+	op.stateCode, op.statusCode = 2, 20
+	time.AfterFunc(env.importDuration, func() { env.completeImport(op, manifest) })
+	writeJSON(c.w, http.StatusOK, map[string]any{
+		"@odata.context":   c.base + "$metadata#Microsoft.Dynamics.CRM.ImportSolutionAsyncResponse",
+		"AsyncOperationId": op.id, "ImportJobKey": op.importJobKey,
+	})
+	return nil
+}
+
+// completeImport finishes an import the way Dataverse would judge it.
+func (e *Environment) completeImport(op *asyncOperation, m solution.Manifest) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.importRunning = false
+	op.completedOn = time.Now().UTC()
+	op.stateCode = 3
+	fail := func(msg string) {
+		op.statusCode = 31
+		op.message = msg
+		op.errors = []string{msg}
+	}
+	if e.failImports != "" {
+		fail(e.failImports)
+		return
+	}
+	var missing []string
+	for _, d := range m.Dependencies {
+		installed, ok := e.solutions[strings.ToLower(d.SolutionUniqueName)]
+		if !ok || (d.Version != "" && olderThan(installed.Version, d.Version)) {
+			missing = append(missing, strings.TrimSpace(d.SolutionUniqueName+" "+d.Version))
+		}
+	}
+	if len(missing) > 0 {
+		fail(fmt.Sprintf("The import of solution: %s failed. Dependencies are missing: %s. Import the solutions these components depend on first.",
+			m.UniqueName, strings.Join(missing, ", ")))
+		return
+	}
+	if installed, ok := e.solutions[strings.ToLower(m.UniqueName)]; ok && olderThan(m.Version.String(), installed.Version) {
+		fail(fmt.Sprintf("The solution %s is already installed at version %s, which is higher than the version %s being imported.",
+			m.UniqueName, installed.Version, m.Version))
+		return
+	}
+	if err := e.install(m.UniqueName, m.FriendlyName, m.Version.String(), m.Managed); err != nil {
+		fail(err.Error())
+		return
+	}
+	op.statusCode = 30
+}
+
+func olderThan(a, b string) bool {
+	va, errA := solution.ParseVersion(a)
+	vb, errB := solution.ParseVersion(b)
+	return errA == nil && errB == nil && va.Compare(vb) < 0
+}
+
+func (c *call) getAsyncOperation(id string) *apiError {
+	op, ok := c.env.asyncOps[id]
+	if !ok {
+		return errf(http.StatusNotFound, codeNotFound, "asyncoperation With Id = %s Does Not Exist", id)
+	}
+	var completed any
+	if !op.completedOn.IsZero() {
+		completed = op.completedOn.Format(time.RFC3339)
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{
+		"asyncoperationid": op.id, "statecode": op.stateCode, "statuscode": op.statusCode,
+		"message": op.message, "friendlymessage": op.message, "completedon": completed,
+	})
+	return nil
+}
+
+// getImportResult answers RetrieveSolutionImportResult(ImportJobId=<key>).
+func (c *call) getImportResult(path string) *apiError {
+	_, arg, _ := strings.Cut(path, "ImportJobId=")
+	key := strings.ToLower(strings.Trim(strings.TrimSuffix(arg, ")"), "'"))
+	for _, op := range c.env.asyncOps {
+		if op.importJobKey != key {
+			continue
+		}
+		status := "Passed"
+		if op.statusCode == 31 {
+			status = "Failed"
+		}
+		writeJSON(c.w, http.StatusOK, map[string]any{"SolutionOperationResult": map[string]any{
+			"Status": status, "ErrorMessages": append([]string{}, op.errors...), "WarningMessages": []string{},
+		}})
+		return nil
+	}
+	return errf(http.StatusNotFound, codeNotFound, "importjob With Id = %s Does Not Exist", key)
+}

@@ -1,0 +1,88 @@
+package dataversesim
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// signer issues and verifies the simulator's access tokens (RS256, like Entra ID).
+type signer struct {
+	key *rsa.PrivateKey
+	kid string
+}
+
+func newSigner() (*signer, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	return &signer{key: key, kid: "sim-signing-key"}, nil
+}
+
+// accessClaims are the claims Dataverse reads from an access token.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	TenantID string `json:"tid"`
+	ObjectID string `json:"oid"`
+	AppID    string `json:"appid,omitempty"`
+	UPN      string `json:"upn,omitempty"`
+	Version  string `json:"ver"`
+}
+
+func (s *signer) issue(c accessClaims) (string, error) {
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+	tok.Header["kid"] = s.kid
+	return tok.SignedString(s.key)
+}
+
+// verify checks the signature and the time claims of an access token.
+func (s *signer) verify(raw string, now time.Time) (*accessClaims, error) {
+	c := &accessClaims{}
+	_, err := jwt.ParseWithClaims(raw, c, func(*jwt.Token) (any, error) { return &s.key.PublicKey, nil },
+		jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(func() time.Time { return now }),
+		jwt.WithExpirationRequired())
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// jwks is the public signing key in JSON Web Key Set form.
+func (s *signer) jwks() map[string]any {
+	pub := s.key.PublicKey
+	return map[string]any{"keys": []map[string]any{{
+		"kty": "RSA", "use": "sig", "kid": s.kid, "alg": "RS256",
+		"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+	}}}
+}
+
+// audienceOf turns a requested scope into the resource the token is for:
+// "https://host/org/.default" → "https://host/org".
+func audienceOf(scope string) (string, error) {
+	for _, s := range strings.Fields(scope) {
+		for _, suffix := range []string{"/.default", "/user_impersonation"} {
+			if strings.HasSuffix(s, suffix) {
+				return strings.TrimSuffix(s, suffix), nil
+			}
+		}
+	}
+	return "", errors.New("AADSTS70011: The provided value for the input parameter 'scope' is not valid")
+}
+
+// newID returns a random GUID in Dataverse's lower-case form.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
