@@ -147,3 +147,12 @@ func stableMessage(m string) string {
 	}
 	return m
 }
+
+// dataverseCode is the Dataverse error code of err, or "".
+func dataverseCode(err error) string {
+	var de *dataverse.Error
+	if errors.As(err, &de) {
+		return de.Code
+	}
+	return ""
+}

@@ -127,6 +127,12 @@ func (f *fixture) solutionConfigMap(p solution.Package) {
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	f.solutionConfigMapRaw(pkg)
+}
+
+// solutionConfigMapRaw stores bytes as the solution package in the ConfigMap "solution".
+func (f *fixture) solutionConfigMapRaw(pkg []byte) {
+	f.t.Helper()
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "solution"},
 		BinaryData: map[string][]byte{"solution.zip": pkg},

@@ -16,11 +16,18 @@ import (
 // business unit. Business Central refuses an integration user that holds it.
 const systemAdministratorTemplate = "627090ff-40a3-4053-8790-584edc5be201"
 
+// codeUserDisabled is Dataverse's answer to any request of a disabled user.
+const codeUserDisabled = "0x80040225"
+
 // reconcileConnection is "Test Connection": sign in as the integration user, WhoAmI,
 // RetrieveVersion against sdkVersion, and the integration user's requirements.
 func (r *Reconciler) reconcileConnection(ctx context.Context, s *scope) error {
 	const cond = salesv1alpha1.ConditionConnectionVerified
 	who, err := s.integration.WhoAmI(ctx)
+	if dataverseCode(err) == codeUserDisabled {
+		return stalled(cond, ReasonUserDisabled,
+			"the integration user is disabled in Dataverse: enable it, or sign in as another user")
+	}
 	if err != nil {
 		return fromDataverse(cond, "testing the connection (WhoAmI)", principalIntegration, err)
 	}

@@ -1,0 +1,343 @@
+package controllers_test
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
+	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/controllers"
+	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
+	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
+	"github.com/bcconnect/salesconnection-operator/internal/solution"
+)
+
+// stalledWith waits for Stalled=True with reason on the object and checks the summary
+// conditions agree.
+func stalledWith(t *testing.T, ns, name, reason string) *salesv1alpha1.SalesConnection {
+	t.Helper()
+	sc := waitForCondition(t, ns, name, salesv1alpha1.ConditionStalled, metav1.ConditionTrue, reason)
+	ready := condition(sc, salesv1alpha1.ConditionReady)
+	if ready == nil || ready.Status != metav1.ConditionFalse || ready.Reason != reason {
+		t.Errorf("Ready = %+v, want False/%s", ready, reason)
+	}
+	if condition(sc, salesv1alpha1.ConditionReconciling) != nil {
+		t.Errorf("Reconciling must be absent while Stalled:\n%s", describeConditions(sc))
+	}
+	if got := kstatusOf(t, sc); got != status.FailedStatus {
+		t.Errorf("kstatus = %s, want Failed", got)
+	}
+	return sc
+}
+
+// noSecretIn fails when a condition message holds a secret value.
+func noSecretIn(t *testing.T, sc *salesv1alpha1.SalesConnection, secrets ...string) {
+	t.Helper()
+	for _, c := range sc.Status.Conditions {
+		for _, s := range secrets {
+			if strings.Contains(c.Message, s) {
+				t.Errorf("condition %s reveals a secret", c.Type)
+			}
+		}
+	}
+}
+
+func TestWrongSecretStallsWithoutHotLoopAndRecoversOnRotation(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.secret("integration", map[string]string{"clientID": integrationAppID, "clientSecret": "wrong-value"})
+	f.create("contoso", f.connectionOnlySpec())
+
+	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonAuthenticationFailed)
+	msg := condition(sc, salesv1alpha1.ConditionConnectionVerified).Message
+	if !strings.Contains(msg, "AADSTS7000215") || !strings.Contains(msg, "credentials") {
+		t.Errorf("the message must say what to fix: %q", msg)
+	}
+	noSecretIn(t, sc, "wrong-value", integrationSecret)
+	warnings := waitForEvent(t, f.ns, "contoso", controllers.ReasonAuthenticationFailed)
+	for _, w := range warnings {
+		if strings.Contains(w, "wrong-value") {
+			t.Error("an event reveals the secret")
+		}
+	}
+
+	// Stalled means no hot loop: nothing reaches the simulator while nothing changes.
+	before := f.sim.srv.CountRequests(nil)
+	time.Sleep(2 * time.Second)
+	if after := f.sim.srv.CountRequests(nil); after != before {
+		t.Errorf("%d requests while stalled, want none", after-before)
+	}
+
+	// Rotating the Secret is picked up through the Secret watch, within seconds.
+	f.secret("integration", map[string]string{"clientID": integrationAppID, "clientSecret": integrationSecret})
+	waitReady(t, f.ns, "contoso")
+}
+
+func TestSecretCreatedLateIsPickedUp(t *testing.T) {
+	f := newFixture(t)
+	f.secret("ca", map[string]string{"ca.crt": string(f.sim.caPEM)})
+	f.create("contoso", f.connectionOnlySpec())
+	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonSecretNotFound)
+	if msg := condition(sc, salesv1alpha1.ConditionConnectionVerified).Message; !strings.Contains(msg, f.ns+"/integration") {
+		t.Errorf("the message must name the Secret: %q", msg)
+	}
+	f.secret("integration", map[string]string{"clientID": integrationAppID, "clientSecret": integrationSecret})
+	waitReady(t, f.ns, "contoso")
+}
+
+func TestMissingSecretKeyNamesTheKey(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.secret("integration", map[string]string{"clientID": integrationAppID})
+	f.create("contoso", f.connectionOnlySpec())
+	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonSecretKeyMissing)
+	if msg := condition(sc, salesv1alpha1.ConditionConnectionVerified).Message; !strings.Contains(msg, `"clientSecret"`) {
+		t.Errorf("the message must name the key: %q", msg)
+	}
+}
+
+func TestConnectionRequirements(t *testing.T) {
+	cases := []struct {
+		name   string
+		setup  func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec)
+		reason string
+		says   string
+	}{
+		{"sdk version older than the server", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
+			spec.SDKVersion = "9.1"
+		}, controllers.ReasonVersionIncompatible, "set sdkVersion to 9.2"},
+		{"integration user is a System Administrator", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
+			if err := f.sim.env.AssignRole(f.sim.integrationUserID, "System Administrator"); err != nil {
+				t.Fatal(err)
+			}
+		}, controllers.ReasonUserIsSysAdmin, "remove the role"},
+		{"integration user disabled", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
+			f.sim.env.SetUserDisabled(f.sim.integrationUserID, true)
+		}, controllers.ReasonUserDisabled, "enable it"},
+		{"AD authentication", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
+			spec.Authentication.Type = salesv1alpha1.AuthenticationAD
+		}, controllers.ReasonUnsupportedAuthType, "NTLM"},
+		{"server certificate not trusted", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
+			spec.TLS = nil
+		}, controllers.ReasonTLSError, "spec.tls.caSecretRef"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.standardSecrets()
+			spec := f.connectionOnlySpec()
+			tc.setup(f, &spec)
+			f.create("contoso", spec)
+			sc := stalledWith(t, f.ns, "contoso", tc.reason)
+			if msg := condition(sc, salesv1alpha1.ConditionConnectionVerified).Message; !strings.Contains(msg, tc.says) {
+				t.Errorf("message %q does not say %q", msg, tc.says)
+			}
+		})
+	}
+}
+
+func TestUnreachableIsRetried(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "https://" + l.Addr().String() + "/contoso"
+	l.Close()
+	spec := f.connectionOnlySpec()
+	spec.URL = closed
+	f.create("contoso", spec)
+	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, controllers.ReasonUnreachable)
+	if condition(sc, salesv1alpha1.ConditionStalled) != nil {
+		t.Error("an unreachable server is transient, not Stalled")
+	}
+	if got := kstatusOf(t, sc); got != status.InProgressStatus {
+		t.Errorf("kstatus = %s, want InProgress", got)
+	}
+}
+
+func TestThrottlingWaitsForRetryAfter(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	const retryAfter = 2 * time.Second
+	f.sim.env.Faults().ThrottleAfter(3, time.Hour, retryAfter)
+	f.create("contoso", f.connectionOnlySpec())
+	waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, controllers.ReasonThrottled)
+	time.Sleep(3 * retryAfter)
+	f.sim.env.Faults().ThrottleAfter(0, 0, 0)
+	waitReady(t, f.ns, "contoso")
+
+	// After each 429, that principal sent nothing to the environment until Retry-After
+	// had passed.
+	reqs := f.sim.srv.Requests()
+	throttled := 0
+	for i, r := range reqs {
+		if r.Status != 429 {
+			continue
+		}
+		throttled++
+		for _, next := range reqs[i+1:] {
+			if next.Environment == r.Environment && next.Principal == r.Principal && next.Time.Before(r.Time.Add(retryAfter-50*time.Millisecond)) {
+				t.Fatalf("a request %v after a 429, before Retry-After (%s) passed", next.Time.Sub(r.Time), retryAfter)
+			}
+		}
+	}
+	if throttled == 0 {
+		t.Fatal("the simulator throttled nothing; the test proves nothing")
+	}
+}
+
+func TestImportFailureStallsAndRetriesOnlyWhenAsked(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.sim.env.FailImports("The solution file is corrupt (simulated).")
+	f.create("contoso", f.fullSpec())
+	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonImportFailed)
+	if msg := condition(sc, salesv1alpha1.ConditionSolutionImported).Message; !strings.Contains(msg, "corrupt") || !strings.Contains(msg, salesv1alpha1.AnnotationRequestedAt) {
+		t.Errorf("message %q must carry Dataverse's reason and how to retry", msg)
+	}
+	imports := func() int {
+		return f.sim.srv.CountRequests(func(r dataversesim.Request) bool { return r.Operation == "ImportSolutionAsync" })
+	}
+	time.Sleep(time.Second)
+	if n := imports(); n != 1 {
+		t.Fatalf("%d imports after a failure, want 1 (no retry loop)", n)
+	}
+	f.sim.env.FailImports("")
+	requestTestConnection(t, f.ns, "contoso", "retry-1")
+	sc = waitReady(t, f.ns, "contoso")
+	if n := imports(); n != 2 {
+		t.Errorf("%d imports, want 2", n)
+	}
+	if sc.Status.LastHandledRequestedAt != "retry-1" {
+		t.Errorf("lastHandledRequestedAt = %q", sc.Status.LastHandledRequestedAt)
+	}
+}
+
+func TestMissingDependenciesAreNamed(t *testing.T) {
+	f := newFixture(t)
+	f.secret("ca", map[string]string{"ca.crt": string(f.sim.caPEM)})
+	f.secret("integration", map[string]string{"clientID": integrationAppID, "clientSecret": integrationSecret})
+	f.secret("admin", map[string]string{"clientID": adminClientID, "clientSecret": adminSecret})
+	pkg := integrationPackage()
+	pkg.Dependencies = []string{"bcbi_CdsBaseIntegration (1.0.0.0)"}
+	f.solutionConfigMap(pkg)
+	f.create("contoso", f.fullSpec())
+	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonMissingDependencies)
+	if msg := condition(sc, salesv1alpha1.ConditionSolutionImported).Message; !strings.Contains(msg, "bcbi_CdsBaseIntegration") {
+		t.Errorf("message %q must name the missing solution", msg)
+	}
+}
+
+func TestAdministratorWithoutPrivilege(t *testing.T) {
+	f := newFixture(t, func(cfg *dataversesim.Config) {
+		cfg.Environments[0].SystemUsers[0].Roles = []string{"Basic User"}
+	})
+	f.standardSecrets()
+	f.create("contoso", f.fullSpec())
+	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonInsufficientPrivilege)
+	if msg := condition(sc, salesv1alpha1.ConditionSolutionImported).Message; !strings.Contains(msg, "System Administrator") {
+		t.Errorf("message %q must say which role is needed", msg)
+	}
+}
+
+func TestInvalidPackageAndMissingConfigMap(t *testing.T) {
+	f := newFixture(t)
+	f.secret("ca", map[string]string{"ca.crt": string(f.sim.caPEM)})
+	f.secret("integration", map[string]string{"clientID": integrationAppID, "clientSecret": integrationSecret})
+	f.secret("admin", map[string]string{"clientID": adminClientID, "clientSecret": adminSecret})
+	f.create("contoso", f.fullSpec())
+	stalledWith(t, f.ns, "contoso", controllers.ReasonPackageNotFound)
+
+	// A ConfigMap created late is picked up through the ConfigMap watch; a zip that is
+	// not a solution is refused before anything is sent to Dataverse.
+	f.solutionConfigMapRaw([]byte("not a zip"))
+	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonInvalidPackage)
+	if msg := condition(sc, salesv1alpha1.ConditionSolutionImported).Message; !strings.Contains(msg, "not a zip") {
+		t.Errorf("message %q", msg)
+	}
+	if n := f.sim.srv.CountRequests(func(r dataversesim.Request) bool { return r.Operation == "ImportSolutionAsync" }); n != 0 {
+		t.Errorf("%d imports of a broken package", n)
+	}
+}
+
+func TestAnotherImportRunningIsWaitedFor(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.sim.env.SetImportDuration(2 * time.Second)
+	startImportAsAdmin(t, f, integrationPackage())
+	f.create("contoso", f.fullSpec())
+	waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, controllers.ReasonImportInProgress)
+	waitReady(t, f.ns, "contoso")
+	accepted := f.sim.srv.CountRequests(func(r dataversesim.Request) bool {
+		return r.Operation == "ImportSolutionAsync" && r.Status == 200
+	})
+	if accepted != 1 {
+		t.Errorf("%d imports accepted, want only the one that was already running", accepted)
+	}
+}
+
+func TestSubmittedOrdersBlockTurningSalesOrdersOff(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.create("contoso", f.fullSpec())
+	waitReady(t, f.ns, "contoso")
+	f.sim.env.AddSalesOrder(1)
+	f.update("contoso", func(spec *salesv1alpha1.SalesConnectionSpec) {
+		spec.SalesOrderIntegration = &salesv1alpha1.SalesOrderIntegration{Enabled: false}
+	})
+	stalledWith(t, f.ns, "contoso", controllers.ReasonSubmittedOrdersExist)
+	if !f.sim.env.SOPIntegration() {
+		t.Fatal("the flag was turned off while a submitted order exists")
+	}
+	f.sim.env.ClearSalesOrders()
+	requestTestConnection(t, f.ns, "contoso", "orders-processed")
+	waitReady(t, f.ns, "contoso")
+	if f.sim.env.SOPIntegration() {
+		t.Error("the flag is still on")
+	}
+}
+
+func TestUserMapping(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	spec := f.connectionOnlySpec()
+	spec.UserMapping = &salesv1alpha1.UserMapping{Users: []string{"alice@contoso.com", "carol@contoso.com"}}
+	f.create("informational", spec)
+	sc := waitReady(t, f.ns, "informational")
+	if c := condition(sc, salesv1alpha1.ConditionUsersMapped); c == nil || c.Status != metav1.ConditionFalse || c.Reason != controllers.ReasonUnmappedUsers {
+		t.Errorf("UsersMapped = %+v", c)
+	}
+	if um := sc.Status.UserMapping; um == nil || um.Mapped != 1 || um.Total != 2 || strings.Join(um.Unmapped, ",") != "carol@contoso.com" {
+		t.Errorf("userMapping = %+v", sc.Status.UserMapping)
+	}
+
+	spec.UserMapping.Required = true
+	f.create("required", spec)
+	stalledWith(t, f.ns, "required", controllers.ReasonUnmappedUsers)
+}
+
+// startImportAsAdmin starts an import as another tool would, outside the operator.
+func startImportAsAdmin(t *testing.T, f *fixture, p solution.Package) {
+	t.Helper()
+	pkg, err := solution.Build(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dataverse.NewPool(dataverse.PoolOptions{}).Client(f.sim.url, dataverse.Credentials{
+		Type: dataverse.AuthClientSecret, TenantID: tenantID, ClientID: adminClientID, ClientSecret: adminSecret,
+		AuthorityHost: f.sim.authority,
+	}, f.sim.caPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ImportSolutionAsync(context.Background(), pkg); err != nil {
+		t.Fatal(err)
+	}
+}
