@@ -66,7 +66,9 @@ func TestWrongSecretStallsWithoutHotLoopAndRecoversOnRotation(t *testing.T) {
 		}
 	}
 
-	// Stalled means no hot loop: nothing reaches the simulator while nothing changes.
+	// Stalled means no hot loop: once the events of the set-up have been handled, nothing
+	// reaches the simulator while nothing changes.
+	time.Sleep(time.Second)
 	before := f.sim.srv.CountRequests(nil)
 	time.Sleep(2 * time.Second)
 	if after := f.sim.srv.CountRequests(nil); after != before {

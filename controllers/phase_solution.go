@@ -109,6 +109,15 @@ func (r *Reconciler) observeSolution(ctx context.Context, s *scope) error {
 
 func (r *Reconciler) startImport(ctx context.Context, s *scope, pkg []byte, manifest solution.Manifest) error {
 	const cond = salesv1alpha1.ConditionSolutionImported
+	// An import cannot be taken back: make sure this pass did not start from a stale copy
+	// that misses the record of an import already running.
+	live := &salesv1alpha1.SalesConnection{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s.obj), live); err != nil {
+		return fmt.Errorf("re-reading the object before an import: %w", err)
+	}
+	if live.ResourceVersion != s.obj.ResourceVersion {
+		return retrying(cond, ReasonRetrying, "the object changed while this pass ran; re-reading it")
+	}
 	handle, err := s.admin.ImportSolutionAsync(ctx, pkg)
 	if err != nil {
 		return fromDataverse(cond, "starting the solution import", principalAdmin, err)
@@ -274,7 +283,7 @@ func (r *Reconciler) setImportRecord(ctx context.Context, s *scope, rec *importR
 		}
 		cp.Annotations[salesv1alpha1.AnnotationImportJob] = string(raw)
 	}
-	if err := r.Patch(ctx, cp, client.MergeFrom(base)); err != nil {
+	if err := r.Patch(ctx, cp, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("recording the solution import on the object: %w", err)
 	}
 	s.obj.Annotations = cp.Annotations

@@ -39,7 +39,7 @@ type Reconciler struct {
 }
 
 // Reconcile brings one SalesConnection's environment to its spec and reports status.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	log := ctrl.LoggerFrom(ctx)
 	obj := &salesv1alpha1.SalesConnection{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
@@ -66,7 +66,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		secrets: &secretReader{reader: r.APIReader, namespace: obj.Namespace},
 	}
 	defer func() {
-		if err := r.writeStatus(ctx, s); err != nil {
+		err := r.writeStatus(ctx, s)
+		if apierrors.IsConflict(err) {
+			// This pass started from a stale copy; the next one reads the fresh object.
+			log.V(1).Info("status changed since this pass read it; requeueing")
+			res, retErr = ctrl.Result{RequeueAfter: time.Second}, nil
+			return
+		}
+		if err != nil {
 			retErr = errors.Join(retErr, err)
 		}
 	}()
@@ -204,9 +211,14 @@ func (r *Reconciler) writeStatus(ctx context.Context, s *scope) error {
 	}
 	patchBase := s.obj.DeepCopy()
 	patchBase.Status = s.before
-	if err := r.Status().Patch(ctx, s.obj, client.MergeFrom(patchBase)); err != nil {
+	// The resourceVersion precondition refuses a write computed from a stale copy, which
+	// would otherwise overwrite a newer pass's status.
+	if err := r.Status().Patch(ctx, s.obj, client.MergeFromWithOptions(patchBase, client.MergeFromWithOptimisticLock{})); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
+		}
+		if apierrors.IsConflict(err) {
+			return err
 		}
 		return fmt.Errorf("writing status: %w", err)
 	}

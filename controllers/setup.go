@@ -27,6 +27,8 @@ const (
 
 // Options tune the controller.
 type Options struct {
+	// Name of the controller (default "salesconnection"); unique per process.
+	Name                    string
 	MaxConcurrentReconciles int
 	// Backoff bounds for transient failures without a Retry-After.
 	BackoffBase, BackoffMax time.Duration
@@ -58,11 +60,15 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		opts.BackoffMax = 5 * time.Minute
 	}
 
+	if opts.Name == "" {
+		opts.Name = "salesconnection"
+	}
+
 	// Secrets and ConfigMaps are watched by metadata only: the data of every Secret in
 	// the cluster is never held in memory, only names and resource versions.
 	changed := builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})
 	return ctrl.NewControllerManagedBy(mgr).
-		Named("salesconnection").
+		Named(opts.Name).
 		For(&salesv1alpha1.SalesConnection{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{},
 			annotationChanged(salesv1alpha1.AnnotationRequestedAt),

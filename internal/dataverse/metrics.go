@@ -23,7 +23,7 @@ var (
 
 	tokenRequestsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "salesconnection_dataverse_token_requests_total",
-		Help: "Access token requests to the sign-in authority, by result (success or error).",
+		Help: "Access token acquisitions (the client's token cache missed or expired), by result (success or error).",
 	}, []string{"result"})
 )
 

@@ -129,7 +129,9 @@ func (p *Pool) Client(environmentURL string, creds Credentials, caBundlePEM []by
 	fp := creds.Fingerprint()
 	entry := p.tokens[id]
 	if entry == nil || entry.fingerprint != fp {
-		// New or rotated credentials: the old token (and the old secret) is dropped.
+		// New or rotated credentials: the old token (and the old secret) is dropped. Two
+		// objects naming one identity with different secrets (one of them stale) replace
+		// each other here: still correct, they just sign in more often.
 		entry = &tokenEntry{fingerprint: fp, source: newTokenSource(creds, scope, probeTransport{client: hc}, p.opts.Now)}
 		p.tokens[id] = entry
 	}

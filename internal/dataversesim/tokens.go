@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -38,7 +39,20 @@ type accessClaims struct {
 }
 
 func (s *signer) issue(c accessClaims) (string, error) {
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+	// Entra ID writes a single audience as a string, and MSAL reads id_token's aud as
+	// one; ClaimStrings would write an array.
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	claims := jwt.MapClaims{}
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		return "", err
+	}
+	if len(c.Audience) == 1 {
+		claims["aud"] = c.Audience[0]
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	tok.Header["kid"] = s.kid
 	return tok.SignedString(s.key)
 }

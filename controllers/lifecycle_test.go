@@ -1,0 +1,347 @@
+package controllers_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/controllers"
+	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
+)
+
+// touchSecret changes a Secret's labels: the Secret watch starts a pass, exactly like the
+// periodic resync does, without waiting a resync interval.
+func touchSecret(t *testing.T, ns, name string) {
+	t.Helper()
+	s := &corev1.Secret{}
+	if err := k8s.Get(context.Background(), keyOf(ns, name), s); err != nil {
+		t.Fatal(err)
+	}
+	patch := fmt.Sprintf(`{"metadata":{"labels":{"touched":"%d"}}}`, time.Now().UnixNano())
+	if err := k8s.Patch(context.Background(), s, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitForPass waits until the simulator has seen one more WhoAmI, the first call of a
+// pass, and the pass has had time to finish.
+func waitForPass(t *testing.T, f *fixture, whoAmIBefore int) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		if countOp(f, "WhoAmI") > whoAmIBefore {
+			time.Sleep(time.Second)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("no reconcile pass reached Dataverse")
+}
+
+func countOp(f *fixture, op string) int {
+	return f.sim.srv.CountRequests(func(r dataversesim.Request) bool { return r.Operation == op })
+}
+
+func TestResyncRepairsDrift(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.create("contoso", f.fullSpec())
+	waitReady(t, f.ns, "contoso")
+
+	// Changed by hand in Dataverse.
+	if err := f.sim.env.RemoveUserRole(f.sim.integrationUserID, "Integration User"); err != nil {
+		t.Fatal(err)
+	}
+	f.sim.env.SetSOPIntegration(false)
+	if !f.sim.env.DeleteNavConnection(company) {
+		t.Fatal("no link to delete")
+	}
+	touchSecret(t, f.ns, "integration")
+
+	notes := waitForEvent(t, f.ns, "contoso", "DriftCorrected")
+	all := strings.Join(notes, "\n")
+	for _, want := range []string{"Integration User", "issopintegrationenabled", "Business Central link"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("DriftCorrected does not mention %q: %s", want, all)
+		}
+	}
+	if roles := strings.Join(f.sim.env.UserRoles(f.sim.integrationUserID), ","); !strings.Contains(roles, "Integration User") {
+		t.Errorf("role not given back: %s", roles)
+	}
+	if !f.sim.env.SOPIntegration() || len(f.sim.env.NavConnections()) != 1 {
+		t.Error("organization flag or link not repaired")
+	}
+	waitReady(t, f.ns, "contoso")
+}
+
+func TestSteadyStateMakesNoWrites(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.create("contoso", f.fullSpec())
+	waitReady(t, f.ns, "contoso")
+	time.Sleep(500 * time.Millisecond) // let the events of the first pass settle
+	before := get(t, f.ns, "contoso")
+
+	f.sim.srv.ResetRequests()
+	touchSecret(t, f.ns, "integration")
+	waitForPass(t, f, 0)
+
+	if w := f.sim.srv.Writes("contoso"); w != 0 {
+		t.Errorf("%d writes to Dataverse on a pass with nothing to change, want 0", w)
+	}
+	reads := f.sim.srv.CountRequests(func(r dataversesim.Request) bool { return r.Environment == "contoso" })
+	if reads == 0 || reads > 15 {
+		t.Errorf("%d reads per pass; want a handful", reads)
+	}
+	after := get(t, f.ns, "contoso")
+	if after.ResourceVersion != before.ResourceVersion {
+		t.Errorf("the object was written (resourceVersion %s -> %s); want no status write", before.ResourceVersion, after.ResourceVersion)
+	}
+}
+
+func TestImportInProgressIsInProgress(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.sim.env.SetImportDuration(3 * time.Second)
+	f.create("contoso", f.fullSpec())
+	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, controllers.ReasonImportInProgress)
+	if got := kstatusOf(t, sc); got != status.InProgressStatus {
+		t.Errorf("kstatus during an import = %s, want InProgress", got)
+	}
+	if sc.Annotations[salesv1alpha1.AnnotationImportJob] == "" || sc.Status.Solution == nil || sc.Status.Solution.ImportJob == nil {
+		t.Errorf("the import job is not recorded: annotations %v, status %+v", sc.Annotations, sc.Status.Solution)
+	}
+	sc = waitReady(t, f.ns, "contoso")
+	if _, ok := sc.Annotations[salesv1alpha1.AnnotationImportJob]; ok || sc.Status.Solution.ImportJob != nil {
+		t.Error("the import job record is kept after the import finished")
+	}
+}
+
+func TestDisableDisconnectsOnly(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.create("contoso", f.fullSpec())
+	waitReady(t, f.ns, "contoso")
+	f.update("contoso", func(spec *salesv1alpha1.SalesConnectionSpec) { spec.Enabled = ptr.To(false) })
+	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReady, metav1.ConditionTrue, controllers.ReasonDisabled)
+	if len(f.sim.env.NavConnections()) != 0 {
+		t.Error("the Business Central link is still there")
+	}
+	if _, ok := f.sim.env.Solution("MicrosoftDynamicsNavIntegration"); !ok || !f.sim.env.SOPIntegration() ||
+		!strings.Contains(strings.Join(f.sim.env.UserRoles(f.sim.integrationUserID), ","), "Integration User") {
+		t.Error("disabling must leave the solution, roles and organization flag alone")
+	}
+	if kstatusOf(t, sc) != status.CurrentStatus {
+		t.Error("a disabled connection is Current")
+	}
+	waitForEvent(t, f.ns, "contoso", "Disconnected")
+
+	f.update("contoso", func(spec *salesv1alpha1.SalesConnectionSpec) { spec.Enabled = ptr.To(true) })
+	waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReady, metav1.ConditionTrue, controllers.ReasonReady)
+	if len(f.sim.env.NavConnections()) != 1 {
+		t.Error("enabling again does not link again")
+	}
+}
+
+func TestObserveModeReportsAndChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	spec := f.fullSpec()
+	spec.ManagementPolicy = salesv1alpha1.ManagementPolicyObserve
+	f.create("contoso", spec)
+	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonPendingChanges)
+	pending := strings.Join(sc.Status.PendingChanges, "\n")
+	for _, want := range []string{"import solution MicrosoftDynamicsNavIntegration (not installed -> 25.0.1.0)", "sales order integration on"} {
+		if !strings.Contains(pending, want) {
+			t.Errorf("pendingChanges lacks %q:\n%s", want, pending)
+		}
+	}
+	if w := f.sim.srv.Writes("contoso"); w != 0 {
+		t.Errorf("Observe mode wrote %d times to Dataverse", w)
+	}
+	f.update("contoso", func(spec *salesv1alpha1.SalesConnectionSpec) { spec.ManagementPolicy = salesv1alpha1.ManagementPolicyManage })
+	sc = waitReady(t, f.ns, "contoso")
+	if len(sc.Status.PendingChanges) != 0 {
+		t.Errorf("pendingChanges after Manage: %v", sc.Status.PendingChanges)
+	}
+}
+
+func TestSuspendLeavesItAlone(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	spec := f.connectionOnlySpec()
+	spec.Suspend = true
+	f.create("contoso", spec)
+	time.Sleep(1500 * time.Millisecond)
+	if n := f.sim.srv.CountRequests(nil); n != 0 {
+		t.Errorf("%d requests for a suspended connection", n)
+	}
+	if sc := get(t, f.ns, "contoso"); len(sc.Status.Conditions) != 0 {
+		t.Errorf("a suspended connection got conditions: %v", sc.Status.Conditions)
+	}
+	f.update("contoso", func(spec *salesv1alpha1.SalesConnectionSpec) { spec.Suspend = false })
+	waitReady(t, f.ns, "contoso")
+}
+
+func TestRequestedAtRerunsTestConnection(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.create("contoso", f.connectionOnlySpec())
+	first := waitReady(t, f.ns, "contoso")
+	before := countOp(f, "WhoAmI")
+	requestTestConnection(t, f.ns, "contoso", "2026-11-24T10:00:00Z")
+	sc := waitFor(t, f.ns, "contoso", "lastHandledRequestedAt", func(sc *salesv1alpha1.SalesConnection) bool {
+		return sc.Status.LastHandledRequestedAt == "2026-11-24T10:00:00Z"
+	})
+	if countOp(f, "WhoAmI") <= before {
+		t.Error("the request did not reach Dataverse")
+	}
+	if !sc.Status.LastVerifiedTime.After(first.Status.LastVerifiedTime.Time) && !sc.Status.LastVerifiedTime.Equal(first.Status.LastVerifiedTime) {
+		t.Error("lastVerifiedTime went backwards")
+	}
+}
+
+func TestDeletionPolicies(t *testing.T) {
+	cases := []struct {
+		policy                 salesv1alpha1.DeletionPolicy
+		wantLink, wantRoles    bool
+		wantSalesOrderFlagOn   bool
+		wantDisconnectedEvents bool
+	}{
+		{policy: salesv1alpha1.DeletionPolicyDisconnect, wantLink: false, wantRoles: true, wantSalesOrderFlagOn: true},
+		{policy: salesv1alpha1.DeletionPolicyOrphan, wantLink: true, wantRoles: true, wantSalesOrderFlagOn: true},
+		{policy: salesv1alpha1.DeletionPolicyDeprovision, wantLink: false, wantRoles: false, wantSalesOrderFlagOn: false},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.policy), func(t *testing.T) {
+			f := newFixture(t)
+			f.standardSecrets()
+			spec := f.fullSpec()
+			spec.DeletionPolicy = tc.policy
+			f.create("contoso", spec)
+			sc := waitReady(t, f.ns, "contoso")
+			if err := k8s.Delete(context.Background(), sc); err != nil {
+				t.Fatal(err)
+			}
+			waitGone(t, f.ns, "contoso")
+			if got := len(f.sim.env.NavConnections()) == 1; got != tc.wantLink {
+				t.Errorf("link present = %v, want %v", got, tc.wantLink)
+			}
+			roles := strings.Join(f.sim.env.UserRoles(f.sim.integrationUserID), ",")
+			if got := strings.Contains(roles, "Integration User"); got != tc.wantRoles {
+				t.Errorf("roles = %s, want integration roles kept = %v", roles, tc.wantRoles)
+			}
+			if !strings.Contains(roles, "Basic User") {
+				t.Error("a role the operator did not assign was removed")
+			}
+			if got := f.sim.env.SOPIntegration(); got != tc.wantSalesOrderFlagOn {
+				t.Errorf("sales order flag = %v, want %v", got, tc.wantSalesOrderFlagOn)
+			}
+			if _, ok := f.sim.env.Solution("MicrosoftDynamicsNavIntegration"); !ok {
+				t.Error("the solution must never be uninstalled")
+			}
+		})
+	}
+}
+
+func TestDeletionWithoutCredentialsWaitsForForceDelete(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.create("contoso", f.fullSpec())
+	sc := waitReady(t, f.ns, "contoso")
+	for _, name := range []string{"admin", "integration"} {
+		if err := k8s.Delete(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := k8s.Delete(context.Background(), sc); err != nil {
+		t.Fatal(err)
+	}
+	sc = waitFor(t, f.ns, "contoso", "deletion blocked", func(sc *salesv1alpha1.SalesConnection) bool {
+		c := condition(sc, salesv1alpha1.ConditionStalled)
+		return c != nil && c.Reason == controllers.ReasonSecretNotFound && strings.Contains(c.Message, salesv1alpha1.AnnotationForceDelete)
+	})
+	if len(f.sim.env.NavConnections()) != 1 {
+		t.Error("the link was removed without credentials?")
+	}
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"true"}}}`, salesv1alpha1.AnnotationForceDelete)
+	if err := k8s.Patch(context.Background(), sc, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, f.ns, "contoso")
+}
+
+func waitGone(t *testing.T, ns, name string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		err := k8s.Get(context.Background(), keyOf(ns, name), &salesv1alpha1.SalesConnection{})
+		if apierrors.IsNotFound(err) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s/%s was not deleted:\n%s", ns, name, describeConditions(get(t, ns, name)))
+}
+
+func TestCertificateAndPasswordSignIn(t *testing.T) {
+	certPEM, keyPEM := selfSignedCertificate(t)
+	f := newFixture(t, func(cfg *dataversesim.Config) {
+		cfg.Tenants[0].Apps[1].Secrets = nil
+		cfg.Tenants[0].Apps[1].CertificatesPEM = []string{string(certPEM)}
+		cfg.Tenants[0].Users = []dataversesim.UserAccount{{UserPrincipalName: "admin@contoso.com", Password: "admin-password"}}
+		cfg.Environments[0].SystemUsers[0].ApplicationID = ""
+		cfg.Environments[0].SystemUsers[0].InternalEmailAddress = "admin@contoso.com"
+	})
+	f.secret("ca", map[string]string{"ca.crt": string(f.sim.caPEM)})
+	f.secret("integration", map[string]string{"clientID": integrationAppID, "tls.crt": string(certPEM), "tls.key": string(keyPEM)})
+	f.secret("admin", map[string]string{"username": "admin@contoso.com", "password": "admin-password"})
+	f.solutionConfigMap(integrationPackage())
+	spec := f.fullSpec()
+	spec.Authentication.Type = salesv1alpha1.AuthenticationCertificate
+	spec.Administrator.Type = salesv1alpha1.AuthenticationOAuth
+	f.create("contoso", spec)
+	sc := waitReady(t, f.ns, "contoso")
+	if sc.Status.IntegrationUser.Name != "svc-bc@contoso.com" {
+		t.Errorf("signed in as %+v", sc.Status.IntegrationUser)
+	}
+	cm := &corev1.ConfigMap{}
+	if err := k8s.Get(context.Background(), keyOf(f.ns, "profile"), cm); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(cm.Data["connectionString"], "AuthType=Certificate") || strings.Contains(cm.Data["connectionString"], "PRIVATE KEY") {
+		t.Errorf("connection string = %q", cm.Data["connectionString"])
+	}
+}
+
+func selfSignedCertificate(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "bc-integration"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+}

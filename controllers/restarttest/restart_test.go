@@ -1,0 +1,148 @@
+// Package restarttest stops the operator in the middle of a solution import and starts a
+// new one: the import is resumed from the record on the object, never started twice. It
+// has its own control plane because it needs managers of its own.
+package restarttest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/controllers"
+	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
+	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
+	"github.com/bcconnect/salesconnection-operator/internal/solution"
+	"github.com/bcconnect/salesconnection-operator/internal/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	var err error
+	if env, err = testenv.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+// startManager runs one operator instance until the returned stop is called.
+func startManager(t *testing.T) (stop func()) {
+	t.Helper()
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &controllers.Reconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("salesconnection-operator"),
+		Dataverse:          dataverse.NewPool(dataverse.PoolOptions{}),
+		ImportPollInterval: 200 * time.Millisecond, StalledRetryInterval: time.Hour,
+	}
+	// Each manager names its controller differently: controller-runtime refuses two
+	// controllers of one name in a process.
+	if err := r.SetupWithManager(ctx, mgr, controllers.Options{Name: fmt.Sprintf("salesconnection-%d", time.Now().UnixNano())}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = mgr.Start(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+func TestRestartDuringImportImportsOnce(t *testing.T) {
+	const tenant, appID, secret = "00000000-0000-0000-0000-000000000001", "22222222-2222-2222-2222-222222222222", "admin-secret"
+	sim := dataversesim.NewTestServer(t, dataversesim.Config{
+		Tenants: []dataversesim.TenantConfig{{ID: tenant, Apps: []dataversesim.AppConfig{
+			{ClientID: appID, Secrets: []string{secret}},
+			{ClientID: "11111111-1111-1111-1111-111111111111", Secrets: []string{"integration-secret"}},
+		}}},
+		Environments: []dataversesim.EnvironmentConfig{{
+			Name: "contoso", ImportDuration: dataversesim.Duration{Duration: 4 * time.Second},
+			SystemUsers: []dataversesim.SystemUserConfig{
+				{FullName: "Admin", ApplicationID: appID, Roles: []string{"System Administrator"}},
+				{FullName: "Integration", InternalEmailAddress: "svc@contoso.com", ApplicationID: "11111111-1111-1111-1111-111111111111", Roles: []string{"Basic User"}},
+			},
+		}},
+	})
+	ctx := context.Background()
+	ns := "restart"
+	must(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	must(t, env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ca"}, StringData: map[string]string{"ca.crt": string(sim.CACertPEM())}}))
+	must(t, env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "admin"}, StringData: map[string]string{"clientID": appID, "clientSecret": secret}}))
+	must(t, env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "integration"}, StringData: map[string]string{"clientID": "11111111-1111-1111-1111-111111111111", "clientSecret": "integration-secret"}}))
+	pkg, err := solution.Build(solution.Package{UniqueName: "MicrosoftDynamicsNavIntegration", Version: "25.0.1.0", Managed: true})
+	must(t, err)
+	must(t, env.Client.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "solution"}, BinaryData: map[string][]byte{"solution.zip": pkg}}))
+	auth := func(secretName string) salesv1alpha1.Authentication {
+		return salesv1alpha1.Authentication{Type: salesv1alpha1.AuthenticationClientSecret, TenantID: tenant,
+			AuthorityHost: sim.AuthorityHost(), SecretRef: &salesv1alpha1.LocalObjectReference{Name: secretName}}
+	}
+	admin := auth("admin")
+	sc := &salesv1alpha1.SalesConnection{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "contoso"}, Spec: salesv1alpha1.SalesConnectionSpec{
+		Enabled: ptr.To(true), URL: sim.EnvironmentURL("contoso"), Authentication: auth("integration"), Administrator: &admin,
+		TLS:                 &salesv1alpha1.TLSConfig{CASecretRef: &salesv1alpha1.KeyReference{Name: "ca", Key: "ca.crt"}},
+		IntegrationSolution: &salesv1alpha1.IntegrationSolution{Import: true, PackageRef: &salesv1alpha1.KeyReference{Name: "solution", Key: "solution.zip"}},
+	}}
+
+	stopFirst := startManager(t)
+	must(t, env.Client.Create(ctx, sc))
+	waitUntil(t, "the import is recorded on the object", func(got *salesv1alpha1.SalesConnection) bool {
+		return got.Annotations[salesv1alpha1.AnnotationImportJob] != ""
+	}, sc)
+	stopFirst()
+	if _, installed := sim.Environment("contoso").Solution("MicrosoftDynamicsNavIntegration"); installed {
+		t.Fatal("the import finished before the operator stopped; the test proves nothing")
+	}
+
+	stopSecond := startManager(t)
+	defer stopSecond()
+	waitUntil(t, "Ready", func(got *salesv1alpha1.SalesConnection) bool {
+		return meta.IsStatusConditionTrue(got.Status.Conditions, salesv1alpha1.ConditionReady)
+	}, sc)
+	imports := sim.CountRequests(func(r dataversesim.Request) bool { return r.Operation == "ImportSolutionAsync" })
+	if imports != 1 {
+		t.Errorf("%d imports across the restart, want exactly 1", imports)
+	}
+}
+
+func waitUntil(t *testing.T, what string, check func(*salesv1alpha1.SalesConnection) bool, sc *salesv1alpha1.SalesConnection) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	got := &salesv1alpha1.SalesConnection{}
+	for time.Now().Before(deadline) {
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(sc), got); err == nil && check(got) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s; status: %+v", what, got.Status)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
