@@ -59,3 +59,13 @@ test: verify-generated vet controlplane ## Run every test against a real kube-ap
 .PHONY: build
 build: ## Build the manager binary into bin/.
 	go build -trimpath -o bin/manager .
+
+.PHONY: build-sim
+build-sim: ## Build the Dataverse simulator into bin/.
+	go build -trimpath -o bin/dataverse-sim ./cmd/dataverse-sim
+
+##@ Run
+
+.PHONY: demo
+demo: controlplane build build-sim ## Run the operator locally against the simulator until a connection is Ready (DEMO_KEEP=1 keeps it running).
+	go run ./hack/demo --manager bin/manager --sim bin/dataverse-sim --work-dir .demo

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -150,9 +149,4 @@ func (r *secretReader) caBundle(ctx context.Context, tls *salesv1alpha1.TLSConfi
 		return nil, nil
 	}
 	return r.value(ctx, tls.CASecretRef.Name, tls.CASecretRef.Key, salesv1alpha1.ConditionConnectionVerified, "CA bundle")
-}
-
-// describe is "Secret ns/name" for messages.
-func describe(namespace, name string) string {
-	return fmt.Sprintf("Secret %s/%s", namespace, name)
 }

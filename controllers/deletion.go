@@ -84,13 +84,13 @@ func (r *Reconciler) deprovision(ctx context.Context, s *scope) error {
 		}
 		err := s.admin.DisassociateRole(ctx, user.ID, role.ID)
 		if err != nil && !dataverse.IsNotFound(err) {
-			return fromDataverse(salesv1alpha1.ConditionRolesAssigned, "removing security role "+role.Name, principalAdmin, err)
+			return fromDataverse(salesv1alpha1.ConditionRolesAssigned, "removing security role "+role.Name, s.adminRef(), err)
 		}
 	}
 	if soi := s.obj.Spec.SalesOrderIntegration; soi != nil && soi.Enabled {
 		org, err := s.admin.GetOrganization(ctx)
 		if err != nil {
-			return fromDataverse(salesv1alpha1.ConditionSalesOrderIntegrationConfigured, "reading the organization settings", principalAdmin, err)
+			return fromDataverse(salesv1alpha1.ConditionSalesOrderIntegrationConfigured, "reading the organization settings", s.adminRef(), err)
 		}
 		if org.SOPIntegrationEnabled {
 			if err := r.setSalesOrderFlag(ctx, s, org.ID, false); err != nil {

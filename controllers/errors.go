@@ -92,9 +92,23 @@ const (
 	ReasonCleanupBlocked        = "CleanupBlocked"
 )
 
+// credentialRef names a principal and the Secret its credentials come from, so a
+// message can say exactly what to fix.
+type credentialRef struct {
+	who    string // "integration user" or "administrator"
+	secret string // namespace/name, or "" for workload identity
+}
+
+func (c credentialRef) secretDescription() string {
+	if c.secret == "" {
+		return "the operator's federated token and spec clientID"
+	}
+	return "Secret " + c.secret
+}
+
 // fromDataverse turns an error of the Dataverse client into a phaseError for condition,
 // with what the operator was doing ("reading the integration user") and who it acted as.
-func fromDataverse(condition, doing, principal string, err error) *phaseError {
+func fromDataverse(condition, doing string, who credentialRef, err error) *phaseError {
 	var pe *phaseError
 	if errors.As(err, &pe) {
 		return pe
@@ -112,7 +126,7 @@ func fromDataverse(condition, doing, principal string, err error) *phaseError {
 	switch de.Reason {
 	case dataverse.ReasonAuthenticationFailed:
 		e.reason = ReasonAuthenticationFailed
-		e.message = fmt.Sprintf("signing in as the %s failed%s: check the credentials in its Secret, the tenantID and the authorityHost", principal, detail)
+		e.message = fmt.Sprintf("signing in as the %s failed%s: check the credentials in %s, the tenantID and the authorityHost", who.who, detail, who.secretDescription())
 	case dataverse.ReasonTLSError:
 		e.reason = ReasonTLSError
 		e.message = fmt.Sprintf("the server certificate could not be verified while %s: trust its CA with spec.tls.caSecretRef", doing)
@@ -127,7 +141,7 @@ func fromDataverse(condition, doing, principal string, err error) *phaseError {
 		e.message = "another solution import or uninstall is running in the environment; waiting for it to finish"
 	case dataverse.ReasonPrivilegeDenied:
 		e.reason = ReasonInsufficientPrivilege
-		e.message = fmt.Sprintf("the %s lacks a privilege for %s%s: give it the System Administrator role", principal, doing, detail)
+		e.message = fmt.Sprintf("the %s lacks a privilege for %s%s: give it the System Administrator role", who.who, doing, detail)
 	default:
 		e.reason = ReasonDataverseError
 		if e.terminal {

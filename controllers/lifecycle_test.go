@@ -175,7 +175,9 @@ func TestObserveModeReportsAndChangesNothing(t *testing.T) {
 	if w := f.sim.srv.Writes("contoso"); w != 0 {
 		t.Errorf("Observe mode wrote %d times to Dataverse", w)
 	}
-	f.update("contoso", func(spec *salesv1alpha1.SalesConnectionSpec) { spec.ManagementPolicy = salesv1alpha1.ManagementPolicyManage })
+	f.update("contoso", func(spec *salesv1alpha1.SalesConnectionSpec) {
+		spec.ManagementPolicy = salesv1alpha1.ManagementPolicyManage
+	})
 	sc = waitReady(t, f.ns, "contoso")
 	if len(sc.Status.PendingChanges) != 0 {
 		t.Errorf("pendingChanges after Manage: %v", sc.Status.PendingChanges)

@@ -29,14 +29,14 @@ func (r *Reconciler) reconcileConnection(ctx context.Context, s *scope) error {
 			"the integration user is disabled in Dataverse: enable it, or sign in as another user")
 	}
 	if err != nil {
-		return fromDataverse(cond, "testing the connection (WhoAmI)", principalIntegration, err)
+		return fromDataverse(cond, "testing the connection (WhoAmI)", s.integrationRef(), err)
 	}
 	s.whoAmI = who
 	s.obj.Status.OrganizationID = who.OrganizationID
 
 	version, err := s.integration.RetrieveVersion(ctx)
 	if err != nil {
-		return fromDataverse(cond, "reading the server version", principalIntegration, err)
+		return fromDataverse(cond, "reading the server version", s.integrationRef(), err)
 	}
 	s.obj.Status.ServerVersion = version
 	if err := checkVersion(s.obj.Spec.SDKVersion, version); err != nil {
@@ -45,7 +45,7 @@ func (r *Reconciler) reconcileConnection(ctx context.Context, s *scope) error {
 
 	user, err := s.integration.GetSystemUser(ctx, who.UserID)
 	if err != nil {
-		return fromDataverse(cond, "reading the integration user", principalIntegration, err)
+		return fromDataverse(cond, "reading the integration user", s.integrationRef(), err)
 	}
 	s.user = user
 	s.obj.Status.IntegrationUser = &salesv1alpha1.IntegrationUserStatus{
@@ -57,7 +57,7 @@ func (r *Reconciler) reconcileConnection(ctx context.Context, s *scope) error {
 	}
 	roles, err := s.integration.GetUserRoles(ctx, who.UserID)
 	if err != nil {
-		return fromDataverse(cond, "reading the integration user's roles", principalIntegration, err)
+		return fromDataverse(cond, "reading the integration user's roles", s.integrationRef(), err)
 	}
 	s.userRoles = roles
 	for _, role := range roles {

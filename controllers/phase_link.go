@@ -33,7 +33,7 @@ func (r *Reconciler) reconcileLink(ctx context.Context, s *scope) error {
 	}
 	have, err := s.admin.FindNavConnection(ctx, bc.Company)
 	if err != nil {
-		return fromDataverse(cond, "reading the Business Central link", principalAdmin, err)
+		return fromDataverse(cond, "reading the Business Central link", s.adminRef(), err)
 	}
 	switch {
 	case have != nil && sameLink(*have, want):
@@ -43,12 +43,12 @@ func (r *Reconciler) reconcileLink(ctx context.Context, s *scope) error {
 		return nil
 	case have == nil:
 		if _, err := s.admin.CreateNavConnection(ctx, want); err != nil {
-			return fromDataverse(cond, "creating the Business Central link", principalAdmin, err)
+			return fromDataverse(cond, "creating the Business Central link", s.adminRef(), err)
 		}
 		s.changed(cond, "Business Central link for "+bc.Company+" re-created")
 	default:
 		if err := s.admin.UpdateNavConnection(ctx, have.ID, want); err != nil {
-			return fromDataverse(cond, "updating the Business Central link", principalAdmin, err)
+			return fromDataverse(cond, "updating the Business Central link", s.adminRef(), err)
 		}
 		s.changed(cond, "Business Central link for "+bc.Company+" restored")
 	}
@@ -130,9 +130,9 @@ func (r *Reconciler) unlink(ctx context.Context, s *scope) (bool, error) {
 	if bc == nil || bc.Company == "" {
 		return false, nil
 	}
-	c, principal := s.admin, principalAdmin
+	c, principal := s.admin, s.adminRef()
 	if c == nil {
-		c, principal = s.integration, principalIntegration
+		c, principal = s.integration, s.integrationRef()
 	}
 	have, err := c.FindNavConnection(ctx, bc.Company)
 	if dataverse.IsNotFound(err) { // the entity does not exist: the solution is not installed

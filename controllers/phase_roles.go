@@ -58,9 +58,9 @@ func (r *Reconciler) reconcileRoles(ctx context.Context, s *scope) error {
 	}
 	// Reading roles of the business unit works for the integration user too; the
 	// administrator is used when there is one, since it will write.
-	reader, principal := s.integration, principalIntegration
+	reader, principal := s.integration, s.integrationRef()
 	if s.admin != nil {
-		reader, principal = s.admin, principalAdmin
+		reader, principal = s.admin, s.adminRef()
 	}
 	held := map[string]bool{}
 	for _, role := range s.userRoles {
@@ -93,7 +93,7 @@ func (r *Reconciler) reconcileRoles(ctx context.Context, s *scope) error {
 				missing = append(missing, role.Name)
 			default:
 				if err := s.admin.AssociateRole(ctx, s.user.ID, role.ID); err != nil && !dataverse.IsDuplicate(err) {
-					return fromDataverse(cond, "assigning security role "+role.Name, principalAdmin, err)
+					return fromDataverse(cond, "assigning security role "+role.Name, s.adminRef(), err)
 				}
 				st.Managed = true
 				s.changed(cond, "security role "+role.Name+" given back to "+userName(s.user))

@@ -22,7 +22,7 @@ func (r *Reconciler) reconcileSalesOrders(ctx context.Context, s *scope) error {
 	}
 	org, err := s.admin.GetOrganization(ctx)
 	if err != nil {
-		return fromDataverse(cond, "reading the organization settings", principalAdmin, err)
+		return fromDataverse(cond, "reading the organization settings", s.adminRef(), err)
 	}
 	if org.SOPIntegrationEnabled != want {
 		if err := r.setSalesOrderFlag(ctx, s, org.ID, want); err != nil {
@@ -42,7 +42,7 @@ func (r *Reconciler) setSalesOrderFlag(ctx context.Context, s *scope, orgID stri
 	if !want {
 		submitted, err := s.admin.HasSubmittedSalesOrders(ctx)
 		if err != nil {
-			return fromDataverse(cond, "checking for submitted sales orders", principalAdmin, err)
+			return fromDataverse(cond, "checking for submitted sales orders", s.adminRef(), err)
 		}
 		if submitted {
 			return stalled(cond, ReasonSubmittedOrdersExist,
@@ -59,7 +59,7 @@ func (r *Reconciler) setSalesOrderFlag(ctx context.Context, s *scope, orgID stri
 		return nil
 	}
 	if err := s.admin.SetSOPIntegration(ctx, orgID, want); err != nil {
-		return fromDataverse(cond, "changing the sales order integration setting", principalAdmin, err)
+		return fromDataverse(cond, "changing the sales order integration setting", s.adminRef(), err)
 	}
 	s.changed(cond, "organization setting issopintegrationenabled set back to "+boolWord(want))
 	return nil

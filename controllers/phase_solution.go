@@ -52,7 +52,7 @@ func (r *Reconciler) reconcileSolution(ctx context.Context, s *scope) error {
 
 	installed, err := s.admin.GetSolution(ctx, manifest.UniqueName)
 	if err != nil {
-		return fromDataverse(cond, "reading the installed solutions", principalAdmin, err)
+		return fromDataverse(cond, "reading the installed solutions", s.adminRef(), err)
 	}
 	if installed != nil {
 		status.Version = installed.Version
@@ -97,7 +97,7 @@ func (r *Reconciler) observeSolution(ctx context.Context, s *scope) error {
 	removeCondition(s.obj, salesv1alpha1.ConditionSolutionImported)
 	installed, err := s.integration.GetSolution(ctx, IntegrationSolutionName)
 	if err != nil {
-		return fromDataverse(salesv1alpha1.ConditionConnectionVerified, "reading the installed solutions", principalIntegration, err)
+		return fromDataverse(salesv1alpha1.ConditionConnectionVerified, "reading the installed solutions", s.integrationRef(), err)
 	}
 	s.solutionInstalled = installed != nil
 	s.obj.Status.Solution = nil
@@ -120,7 +120,7 @@ func (r *Reconciler) startImport(ctx context.Context, s *scope, pkg []byte, mani
 	}
 	handle, err := s.admin.ImportSolutionAsync(ctx, pkg)
 	if err != nil {
-		return fromDataverse(cond, "starting the solution import", principalAdmin, err)
+		return fromDataverse(cond, "starting the solution import", s.adminRef(), err)
 	}
 	rec := &importRecord{
 		AsyncOperationID: handle.AsyncOperationID,
@@ -149,7 +149,7 @@ func (r *Reconciler) pollImport(ctx context.Context, s *scope, rec *importRecord
 		return r.finishImport(ctx, s, rec, true, "")
 	}
 	if err != nil {
-		return fromDataverse(cond, "checking the solution import", principalAdmin, err)
+		return fromDataverse(cond, "checking the solution import", s.adminRef(), err)
 	}
 	if !op.Done() {
 		r.waitForImport(s, rec)
@@ -173,7 +173,7 @@ func (r *Reconciler) finishImport(ctx context.Context, s *scope, rec *importReco
 	const cond = salesv1alpha1.ConditionSolutionImported
 	installed, err := s.admin.GetSolution(ctx, rec.UniqueName)
 	if err != nil {
-		return fromDataverse(cond, "reading the installed solutions", principalAdmin, err)
+		return fromDataverse(cond, "reading the installed solutions", s.adminRef(), err)
 	}
 	version, _ := solution.ParseVersion(rec.Version)
 	if succeeded && upToDate(installed, version) {

@@ -23,7 +23,7 @@ func (r *Reconciler) reconcileUserMapping(ctx context.Context, s *scope) error {
 	}
 	found, err := s.integration.FindUsersByEmail(ctx, um.Users)
 	if err != nil {
-		return fromDataverse(cond, "looking up the mapped users", principalIntegration, err)
+		return fromDataverse(cond, "looking up the mapped users", s.integrationRef(), err)
 	}
 	mapped := map[string]bool{}
 	for _, u := range found {

@@ -76,3 +76,22 @@ func (s *scope) changed(conditionType, what string) {
 func (s *scope) normal(reason, action, message string) {
 	s.events = append(s.events, pendingEvent{eventType: "Normal", reason: reason, action: action, message: message})
 }
+
+// integrationRef and adminRef describe the two principals for messages.
+func (s *scope) integrationRef() credentialRef {
+	return credentialRef{who: principalIntegration, secret: s.secretName(&s.obj.Spec.Authentication)}
+}
+
+func (s *scope) adminRef() credentialRef {
+	if s.obj.Spec.Administrator == nil {
+		return credentialRef{who: principalAdmin}
+	}
+	return credentialRef{who: principalAdmin, secret: s.secretName(s.obj.Spec.Administrator)}
+}
+
+func (s *scope) secretName(a *salesv1alpha1.Authentication) string {
+	if a.SecretRef == nil {
+		return ""
+	}
+	return s.obj.Namespace + "/" + a.SecretRef.Name
+}

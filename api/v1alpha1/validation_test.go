@@ -461,6 +461,7 @@ func TestSamplesAreAccepted(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no samples found: %v", err)
 	}
+	files = append(files, filepath.Join(testenv.RepoRoot(), "config", "samples", "demo", "salesconnections.yaml"))
 	ctx := context.Background()
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
@@ -468,13 +469,15 @@ func TestSamplesAreAccepted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			obj := &unstructured.Unstructured{}
-			if err := yaml.Unmarshal(data, &obj.Object); err != nil {
-				t.Fatal(err)
-			}
-			obj.SetNamespace(namespace)
-			if err := env.Client.Create(ctx, obj, client.DryRunAll); err != nil {
-				t.Fatalf("the API server refused the sample: %v", err)
+			for _, doc := range strings.Split(string(data), "\n---\n") {
+				obj := &unstructured.Unstructured{}
+				if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
+					t.Fatal(err)
+				}
+				obj.SetNamespace(namespace)
+				if err := env.Client.Create(ctx, obj, client.DryRunAll); err != nil {
+					t.Fatalf("the API server refused sample %s: %v", obj.GetName(), err)
+				}
 			}
 		})
 	}
