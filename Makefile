@@ -69,3 +69,23 @@ build-sim: ## Build the Dataverse simulator into bin/.
 .PHONY: demo
 demo: controlplane build build-sim ## Run the operator locally against the simulator until a connection is Ready (DEMO_KEEP=1 keeps it running).
 	go run ./hack/demo --manager bin/manager --sim bin/dataverse-sim --work-dir .demo
+
+##@ Deploy
+
+KUBECTL ?= $(CONTROLPLANE_DIR)/kubectl
+
+.PHONY: docker-build
+docker-build: ## Build the operator image (needs a Docker engine).
+	docker build -t $(IMG) .
+
+.PHONY: deploy
+deploy: controlplane manifests ## Install the CRD, RBAC and operator into the current kubectl context with image IMG.
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	printf 'resources:\n- %s/config/default\nimages:\n- name: controller\n  newName: %s\n  newTag: %s\n' \
+		"$(CURDIR)" "$(firstword $(subst :, ,$(IMG)))" "$(or $(word 2,$(subst :, ,$(IMG))),latest)" > "$$tmp/kustomization.yaml"; \
+	$(KUBECTL) kustomize "$$tmp" | $(KUBECTL) apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: controlplane ## Remove what make deploy installed (SalesConnections first, so finalizers can run).
+	-$(KUBECTL) delete salesconnections --all --all-namespaces --wait=true --timeout=5m
+	$(KUBECTL) kustomize config/default | $(KUBECTL) delete --ignore-not-found -f -

@@ -1,0 +1,134 @@
+// Package deploytest checks the deployment manifests against a real API server.
+package deploytest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/bcconnect/salesconnection-operator/internal/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	var err error
+	if env, err = testenv.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+// render runs `kubectl kustomize` with the kubectl built with the control plane.
+func render(t *testing.T, dir string) []byte {
+	t.Helper()
+	assets, err := testenv.AssetsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(filepath.Join(assets, "kubectl"), "kustomize", dir).Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize %s: %v", dir, err)
+	}
+	return out
+}
+
+func TestDefaultKustomizationAppliesWithServerSideDryRun(t *testing.T) {
+	rendered := render(t, filepath.Join(testenv.RepoRoot(), "config", "default"))
+	docs := strings.Split(string(rendered), "\n---\n")
+	kinds := map[string]bool{}
+	var deployment appsv1.Deployment
+	for _, doc := range docs {
+		var meta struct {
+			Kind     string            `json:"kind"`
+			Metadata metav1.ObjectMeta `json:"metadata"`
+		}
+		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
+			t.Fatal(err)
+		}
+		kinds[meta.Kind] = true
+		if meta.Kind == "Deployment" {
+			if err := yaml.Unmarshal([]byte(doc), &deployment); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, k := range []string{"Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "Service"} {
+		if !kinds[k] {
+			t.Errorf("config/default renders no %s", k)
+		}
+	}
+
+	// The namespace is created for real, so namespaced objects can be dry-run in it;
+	// every rendered object then goes through the API server's validation.
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "salesconnection-system"}}
+	if err := env.Client.Create(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "rendered.yaml")
+	if err := os.WriteFile(file, rendered, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := env.Kubectl("apply", "--server-side", "--dry-run=server", "--field-manager=deploytest", "-f", file)
+	if err != nil {
+		t.Fatalf("server-side dry-run apply: %v\n%s", err, errOut)
+	}
+	if applied := strings.Count(out, "serverside-applied"); applied != len(docs) {
+		t.Errorf("%d of %d objects applied:\n%s", applied, len(docs), out)
+	}
+
+	checkRestrictedDeployment(t, &deployment)
+}
+
+// checkRestrictedDeployment asserts what the restricted Pod Security Standard and a
+// production operator need.
+func checkRestrictedDeployment(t *testing.T, d *appsv1.Deployment) {
+	t.Helper()
+	pod := d.Spec.Template.Spec
+	if pod.SecurityContext == nil || pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot ||
+		pod.SecurityContext.SeccompProfile == nil || pod.SecurityContext.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod security context = %+v", pod.SecurityContext)
+	}
+	if len(pod.Containers) != 1 {
+		t.Fatalf("%d containers", len(pod.Containers))
+	}
+	c := pod.Containers[0]
+	sc := c.SecurityContext
+	if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+		sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" {
+		t.Errorf("container security context = %+v", sc)
+	}
+	if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
+		t.Errorf("probes = %+v / %+v", c.LivenessProbe, c.ReadinessProbe)
+	}
+	if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() || c.Resources.Limits.Cpu().IsZero() {
+		t.Errorf("resources = %+v", c.Resources)
+	}
+	if !contains(c.Args, "--leader-elect") {
+		t.Errorf("args %v lack --leader-elect", c.Args)
+	}
+	if c.Image != "controller:latest" {
+		t.Errorf("image %q: make deploy replaces controller:latest through kustomize images", c.Image)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
