@@ -1,0 +1,112 @@
+package controllers_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/controllers"
+	"github.com/bcconnect/salesconnection-operator/internal/testenv"
+)
+
+// argoHealth runs config/argocd/health.lua on a live object with gopher-lua, the
+// interpreter Argo CD uses, passing the object as Argo CD does: a global table `obj`.
+func argoHealth(t *testing.T, sc *salesv1alpha1.SalesConnection) (status, message string) {
+	t.Helper()
+	script, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "argocd", "health.lua"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	L := lua.NewState(lua.Options{SkipOpenLibs: false})
+	defer L.Close()
+	L.SetGlobal("obj", toLua(L, raw))
+	if err := L.DoString(string(script)); err != nil {
+		t.Fatalf("health.lua: %v", err)
+	}
+	hs, ok := L.Get(-1).(*lua.LTable)
+	if !ok {
+		t.Fatalf("health.lua returned %v, want a table", L.Get(-1))
+	}
+	return hs.RawGetString("status").String(), hs.RawGetString("message").String()
+}
+
+// toLua converts JSON-like Go values into Lua values: objects become tables, arrays
+// 1-indexed tables.
+func toLua(L *lua.LState, v any) lua.LValue {
+	switch v := v.(type) {
+	case map[string]any:
+		t := L.NewTable()
+		for k, e := range v {
+			t.RawSetString(k, toLua(L, e))
+		}
+		return t
+	case []any:
+		t := L.NewTable()
+		for _, e := range v {
+			t.Append(toLua(L, e))
+		}
+		return t
+	case string:
+		return lua.LString(v)
+	case bool:
+		return lua.LBool(v)
+	case int64:
+		return lua.LNumber(v)
+	case float64:
+		return lua.LNumber(v)
+	case nil:
+		return lua.LNil
+	}
+	t := L.NewTable()
+	return t
+}
+
+func TestArgoCDHealthOnLiveObjects(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.sim.env.SetImportDuration(3 * time.Second)
+
+	f.create("contoso", f.fullSpec())
+	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, controllers.ReasonImportInProgress)
+	if status, msg := argoHealth(t, sc); status != "Progressing" || !strings.Contains(msg, "ImportInProgress") {
+		t.Errorf("during an import: %s %q, want Progressing", status, msg)
+	}
+	sc = waitReady(t, f.ns, "contoso")
+	if status, msg := argoHealth(t, sc); status != "Healthy" || !strings.Contains(msg, "connected to") {
+		t.Errorf("when Ready: %s %q, want Healthy", status, msg)
+	}
+
+	f.secret("wrong", map[string]string{"clientID": integrationAppID, "clientSecret": "nope"})
+	spec := f.connectionOnlySpec()
+	spec.Authentication.SecretRef.Name = "wrong"
+	f.create("wrong-secret", spec)
+	sc = waitForCondition(t, f.ns, "wrong-secret", salesv1alpha1.ConditionStalled, metav1.ConditionTrue, controllers.ReasonAuthenticationFailed)
+	if status, msg := argoHealth(t, sc); status != "Degraded" || !strings.Contains(msg, "AuthenticationFailed") {
+		t.Errorf("with a wrong secret: %s %q, want Degraded", status, msg)
+	}
+
+	// A spec change the operator has not observed yet is Progressing, whatever the
+	// conditions of the previous generation say.
+	sc.Generation++
+	if status, _ := argoHealth(t, sc); status != "Progressing" {
+		t.Errorf("with an unobserved generation: %s, want Progressing", status)
+	}
+
+	spec = f.connectionOnlySpec()
+	spec.Suspend = true
+	f.create("suspended", spec)
+	if status, _ := argoHealth(t, get(t, f.ns, "suspended")); status != "Suspended" {
+		t.Errorf("suspended: %s, want Suspended", status)
+	}
+}
