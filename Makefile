@@ -89,3 +89,9 @@ deploy: controlplane manifests ## Install the CRD, RBAC and operator into the cu
 undeploy: controlplane ## Remove what make deploy installed (SalesConnections first, so finalizers can run).
 	-$(KUBECTL) delete salesconnections --all --all-namespaces --wait=true --timeout=5m
 	$(KUBECTL) kustomize config/default | $(KUBECTL) delete --ignore-not-found -f -
+
+##@ Benchmarks
+
+.PHONY: bench
+bench: controlplane build ## Measure time to Ready, requests, status writes and memory (docs/benchmarks.md).
+	KUBEBUILDER_ASSETS="$(CONTROLPLANE_DIR)" go run ./hack/bench --manager bin/manager $(BENCH_ARGS)

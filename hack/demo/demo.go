@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/hack/internal/proc"
 	"github.com/bcconnect/salesconnection-operator/internal/solution"
 	"github.com/bcconnect/salesconnection-operator/internal/testenv"
 )
@@ -43,8 +44,8 @@ type options struct {
 type demo struct {
 	o           options
 	cp          *testenv.Env
-	sim         *process
-	manager     *process
+	sim         *proc.Process
+	manager     *proc.Process
 	simURL      string
 	kubeconfig  string
 	kubectlPath string
@@ -82,7 +83,7 @@ func start(ctx context.Context, o options) (*demo, error) {
 		return d, err
 	}
 
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		return d, err
 	}
@@ -91,7 +92,7 @@ func start(ctx context.Context, o options) (*demo, error) {
 	_ = os.Remove(caFile)
 	d.step("Starting the Dataverse simulator at %s (environment contoso; an administrator and an integration user)", d.simURL)
 	simLog := filepath.Join(o.workDir, "dataverse-sim.log")
-	d.sim, err = startProcess("dataverse-sim", simLog, nil, o.simBin,
+	d.sim, err = proc.Start("dataverse-sim", simLog, nil, o.simBin,
 		"--config", filepath.Join(root, "cmd", "dataverse-sim", "example-config.yaml"),
 		"--addr", "127.0.0.1:"+strconv.Itoa(port), "--ca-out", caFile)
 	if err != nil {
@@ -99,32 +100,32 @@ func start(ctx context.Context, o options) (*demo, error) {
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := waitForFile(waitCtx, caFile, d.sim); err != nil {
-		return d, fmt.Errorf("%w\n%s", err, tail(simLog, 2000))
+	if err := proc.WaitForFile(waitCtx, caFile, d.sim); err != nil {
+		return d, fmt.Errorf("%w\n%s", err, proc.Tail(simLog, 2000))
 	}
 
-	probePort, err := freePort()
+	probePort, err := proc.FreePort()
 	if err != nil {
 		return d, err
 	}
 	managerLog := filepath.Join(o.workDir, "operator.log")
 	d.step("Starting the operator (log: %s)", managerLog)
-	d.manager, err = startProcess("operator", managerLog, []string{"KUBECONFIG=" + d.kubeconfig}, o.managerBin,
+	d.manager, err = proc.Start("operator", managerLog, []string{"KUBECONFIG=" + d.kubeconfig}, o.managerBin,
 		"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(probePort),
 		"--import-poll-interval=1s", "--zap-log-level=info")
 	if err != nil {
 		return d, err
 	}
 	if err := waitReadyz(waitCtx, probePort, d.manager); err != nil {
-		return d, fmt.Errorf("%w\n%s", err, tail(managerLog, 2000))
+		return d, fmt.Errorf("%w\n%s", err, proc.Tail(managerLog, 2000))
 	}
 	return d, nil
 }
 
 // teardown stops everything, in reverse order, leaving no process or port behind.
 func (d *demo) teardown() {
-	d.manager.stop()
-	d.sim.stop()
+	d.manager.Stop()
+	d.sim.Stop()
 	if d.cp != nil {
 		_ = d.cp.Stop()
 	}
@@ -192,7 +193,7 @@ func (d *demo) applyAndWatch(ctx context.Context) (*Outcome, error) {
 		if out.Ready != nil && out.Stalled != nil {
 			return out, nil
 		}
-		if err := d.manager.exited(); err != nil {
+		if err := d.manager.Exited(); err != nil {
 			return nil, err
 		}
 		select {
@@ -266,7 +267,7 @@ func (d *demo) kubectlApply(file string, stdin []byte) error {
 }
 
 // waitReadyz waits for the operator's readiness probe.
-func waitReadyz(ctx context.Context, port int, p *process) error {
+func waitReadyz(ctx context.Context, port int, p *proc.Process) error {
 	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", port)
 	for {
 		resp, err := http.Get(url)
@@ -276,7 +277,7 @@ func waitReadyz(ctx context.Context, port int, p *process) error {
 				return nil
 			}
 		}
-		if err := p.exited(); err != nil {
+		if err := p.Exited(); err != nil {
 			return err
 		}
 		select {

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/hack/internal/proc"
 	"github.com/bcconnect/salesconnection-operator/internal/testenv"
 )
 
@@ -65,9 +66,9 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	// Teardown leaves no process behind.
 	d.teardown()
-	for _, p := range []*process{d.manager, d.sim} {
-		if p.exited() == nil {
-			t.Errorf("%s still runs after teardown", p.name)
+	for _, p := range []*proc.Process{d.manager, d.sim} {
+		if p.Exited() == nil {
+			t.Errorf("%s still runs after teardown", p.Name)
 		}
 	}
 	d.cp, d.manager, d.sim = nil, nil, nil

@@ -1,4 +1,5 @@
-package main
+// Package proc runs the local processes of the demo and the benchmark.
+package proc
 
 import (
 	"context"
@@ -12,17 +13,17 @@ import (
 	"time"
 )
 
-// process is a program the demo started; stop ends it and waits, so no process is left
+// Process is a program started by Start; Stop ends it and waits, so no process is left
 // behind.
-type process struct {
-	name string
+type Process struct {
+	Name string
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
 	err  error         // why it exited, set before done is closed
 }
 
-// startProcess runs a program with its output in logFile.
-func startProcess(name, logFile string, env []string, bin string, args ...string) (*process, error) {
+// Start runs a program with its output in logFile.
+func Start(name, logFile string, env []string, bin string, args ...string) (*Process, error) {
 	out, err := os.Create(logFile)
 	if err != nil {
 		return nil, err
@@ -37,7 +38,7 @@ func startProcess(name, logFile string, env []string, bin string, args ...string
 		out.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
+	p := &Process{Name: name, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		out.Close()
@@ -46,8 +47,8 @@ func startProcess(name, logFile string, env []string, bin string, args ...string
 	return p, nil
 }
 
-// stop sends SIGTERM, then SIGKILL after a grace period.
-func (p *process) stop() {
+// Stop sends SIGTERM, then SIGKILL after a grace period.
+func (p *Process) Stop() {
 	if p == nil {
 		return
 	}
@@ -60,22 +61,22 @@ func (p *process) stop() {
 	}
 }
 
-// exited reports an early exit, for a clear error instead of a timeout.
-func (p *process) exited() error {
+// Exited reports an early exit, for a clear error instead of a timeout.
+func (p *Process) Exited() error {
 	select {
 	case <-p.done:
 		err := p.err
 		if err == nil {
 			err = errors.New("exited")
 		}
-		return fmt.Errorf("%s stopped: %w", p.name, err)
+		return fmt.Errorf("%s stopped: %w", p.Name, err)
 	default:
 		return nil
 	}
 }
 
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
+// FreePort asks the kernel for a free loopback port.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -84,13 +85,13 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitForFile waits until a file exists and is not empty.
-func waitForFile(ctx context.Context, path string, p *process) error {
+// WaitForFile waits until a file exists and is not empty.
+func WaitForFile(ctx context.Context, path string, p *Process) error {
 	for {
 		if st, err := os.Stat(path); err == nil && st.Size() > 0 {
 			return nil
 		}
-		if err := p.exited(); err != nil {
+		if err := p.Exited(); err != nil {
 			return err
 		}
 		select {
@@ -101,8 +102,8 @@ func waitForFile(ctx context.Context, path string, p *process) error {
 	}
 }
 
-// tail returns the end of a log file, to show why a process failed.
-func tail(path string, max int) string {
+// Tail returns the end of a log file, to show why a process failed.
+func Tail(path string, max int) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
@@ -114,3 +115,6 @@ func tail(path string, max int) string {
 	}
 	return string(data)
 }
+
+// PID is the process id.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
