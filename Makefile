@@ -32,6 +32,7 @@ generate: ## Generate deepcopy code from the API types.
 manifests: ## Generate the CRD and RBAC from kubebuilder markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths=./api/... paths=./controllers/... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	./hack/sync-chart.sh
 
 .PHONY: verify-generated
 verify-generated: ## Fail when committed generated files differ from what the markers produce.
@@ -45,14 +46,18 @@ fmt: ## Run gofmt.
 vet: ## Run go vet.
 	go vet ./...
 
+.PHONY: helm
+helm: ## Build helm from the Go module proxy into bin/helm (skipped when built).
+	./hack/build-helm.sh
+
 .PHONY: controlplane
 controlplane: ## Build kube-apiserver, etcd and kubectl from source (skipped when built).
 	./hack/build-controlplane.sh
 
 .PHONY: test
-test: verify-generated vet controlplane ## Run every test against a real kube-apiserver and etcd.
+test: verify-generated vet controlplane helm ## Run every test against a real kube-apiserver and etcd.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	KUBEBUILDER_ASSETS="$(CONTROLPLANE_DIR)" go test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	KUBEBUILDER_ASSETS="$(CONTROLPLANE_DIR)" HELM="$$(./hack/build-helm.sh --print-path)" go test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 ##@ Build
 

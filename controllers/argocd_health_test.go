@@ -75,7 +75,7 @@ func toLua(L *lua.LState, v any) lua.LValue {
 func TestArgoCDHealthOnLiveObjects(t *testing.T) {
 	f := newFixture(t)
 	f.standardSecrets()
-	f.sim.env.SetImportDuration(3 * time.Second)
+	f.sim.env.SetImportDuration(5 * time.Second)
 
 	f.create("contoso", f.fullSpec())
 	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, controllers.ReasonImportInProgress)

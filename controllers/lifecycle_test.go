@@ -118,7 +118,7 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 func TestImportInProgressIsInProgress(t *testing.T) {
 	f := newFixture(t)
 	f.standardSecrets()
-	f.sim.env.SetImportDuration(3 * time.Second)
+	f.sim.env.SetImportDuration(5 * time.Second)
 	f.create("contoso", f.fullSpec())
 	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, controllers.ReasonImportInProgress)
 	if got := kstatusOf(t, sc); got != status.InProgressStatus {

@@ -119,6 +119,15 @@ func (r *Reconciler) startImport(ctx context.Context, s *scope, pkg []byte, mani
 		return retrying(cond, ReasonRetrying, "the object changed while this pass ran; re-reading it")
 	}
 	handle, err := s.admin.ImportSolutionAsync(ctx, pkg)
+	if dataverse.ReasonOf(err) == dataverse.ReasonImportInProgress {
+		// Another import (another SalesConnection's, or a person's) runs in this
+		// environment: wait for it like for our own, not with a growing backoff.
+		msg := "another solution import is running in the environment; waiting for it to finish"
+		setFalse(s.obj, cond, ReasonImportInProgress, msg)
+		s.inProgress = retrying(cond, ReasonImportInProgress, "%s", msg)
+		s.requeueAfter = r.ImportPollInterval
+		return nil
+	}
 	if err != nil {
 		return fromDataverse(cond, "starting the solution import", s.adminRef(), err)
 	}

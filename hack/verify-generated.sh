@@ -27,4 +27,8 @@ for f in config/crd/bases/*.yaml; do
   [[ -f "$tmp/crd/$(basename "$f")" ]] || { echo "generated file without a source: $f" >&2; stale=1; }
 done
 if [[ -f "$tmp/rbac/role.yaml" ]]; then check "$tmp/rbac/role.yaml" config/rbac/role.yaml; fi
+# The Helm chart carries copies of the CRD and the manager's rules.
+./hack/sync-chart.sh "$tmp/crd" "$tmp/rbac/role.yaml" "$tmp/chart"
+for f in "$tmp"/chart/crds/*.yaml; do check "$f" "charts/salesconnection-operator/crds/$(basename "$f")"; done
+check "$tmp/chart/files/manager-rules.yaml" charts/salesconnection-operator/files/manager-rules.yaml
 exit $stale

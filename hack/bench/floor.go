@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,7 +41,7 @@ func startFloorController(ctx context.Context, cp *testenv.Env, concurrency int)
 		return nil, err
 	}
 	onlyFloor := predicate.NewPredicateFuncs(func(o client.Object) bool { return strings.HasPrefix(o.GetNamespace(), "floor-") })
-	if err := ctrl.NewControllerManagedBy(mgr).Named("floor").
+	if err := ctrl.NewControllerManagedBy(mgr).Named(fmt.Sprintf("floor-%d", time.Now().UnixNano())).
 		For(&salesv1alpha1.SalesConnection{}, builder.WithPredicates(onlyFloor, predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(&floorReconciler{mgr.GetClient()}); err != nil {

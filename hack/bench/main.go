@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
 )
 
 type options struct {
@@ -44,6 +47,7 @@ func main() {
 		}
 		o.sizes = append(o.sizes, n)
 	}
+	ctrl.SetLogger(logr.Discard()) // the floor controller's log is not part of the result
 	ctx := context.Background()
 	for _, n := range o.sizes {
 		if err := runSize(ctx, o, n); err != nil {

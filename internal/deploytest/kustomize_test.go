@@ -12,6 +12,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -73,10 +74,7 @@ func TestDefaultKustomizationAppliesWithServerSideDryRun(t *testing.T) {
 
 	// The namespace is created for real, so namespaced objects can be dry-run in it;
 	// every rendered object then goes through the API server's validation.
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "salesconnection-system"}}
-	if err := env.Client.Create(context.Background(), ns); err != nil {
-		t.Fatal(err)
-	}
+	ensureNamespace(t, "salesconnection-system")
 	file := filepath.Join(t.TempDir(), "rendered.yaml")
 	if err := os.WriteFile(file, rendered, 0o600); err != nil {
 		t.Fatal(err)
@@ -131,4 +129,13 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// ensureNamespace creates a namespace for real, so namespaced objects can be dry-run in it.
+func ensureNamespace(t *testing.T, name string) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := env.Client.Create(context.Background(), ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
 }
