@@ -21,6 +21,11 @@ func TestConnectsEndToEnd(t *testing.T) {
 	f.standardSecrets()
 	f.create("contoso", f.fullSpec())
 
+	// What a GitOps pipeline or a person runs: kubectl wait on the Ready condition.
+	if out, errOut, err := env.Kubectl("wait", "--for=condition=Ready", "salesconnection/contoso", "-n", f.ns, "--timeout=60s"); err != nil ||
+		!strings.Contains(out, "condition met") {
+		t.Fatalf("kubectl wait --for=condition=Ready: %v\n%s%s", err, out, errOut)
+	}
 	sc := waitReady(t, f.ns, "contoso")
 	if got := kstatusOf(t, sc); got != status.CurrentStatus {
 		t.Errorf("kstatus = %s, want Current", got)
