@@ -2,13 +2,7 @@ package controllers_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +17,7 @@ import (
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
 	"github.com/bcconnect/salesconnection-operator/controllers"
 	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
+	"github.com/bcconnect/salesconnection-operator/internal/testpki"
 )
 
 // touchSecret changes a Secret's labels: the Secret watch starts a pass, exactly like the
@@ -303,7 +298,7 @@ func waitGone(t *testing.T, ns, name string) {
 }
 
 func TestCertificateAndPasswordSignIn(t *testing.T) {
-	certPEM, keyPEM := selfSignedCertificate(t)
+	certPEM, keyPEM := testpki.SelfSigned(t, false)
 	f := newFixture(t, func(cfg *dataversesim.Config) {
 		cfg.Tenants[0].Apps[1].Secrets = nil
 		cfg.Tenants[0].Apps[1].CertificatesPEM = []string{string(certPEM)}
@@ -330,20 +325,4 @@ func TestCertificateAndPasswordSignIn(t *testing.T) {
 	if !strings.Contains(cm.Data["connectionString"], "AuthType=Certificate") || strings.Contains(cm.Data["connectionString"], "PRIVATE KEY") {
 		t.Errorf("connection string = %q", cm.Data["connectionString"])
 	}
-}
-
-func selfSignedCertificate(t *testing.T) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "bc-integration"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 }

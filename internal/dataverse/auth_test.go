@@ -2,12 +2,6 @@ package dataverse
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,37 +10,15 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-)
 
-// selfSignedPEM returns a certificate and its key (PKCS#1 when pkcs1, else PKCS#8).
-func selfSignedPEM(t *testing.T, pkcs1 bool) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "integration"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if pkcs1 {
-		return certPEM, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	}
-	p8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})
-}
+	"github.com/bcconnect/salesconnection-operator/internal/testpki"
+)
 
 func TestEveryCredentialTypeSignsIn(t *testing.T) {
 	f := newFakeServer(t)
 	f.handle(func(w http.ResponseWriter, r *http.Request, body []byte) { ok(whoAmIAnswer)(w) })
-	cert1, key1 := selfSignedPEM(t, true)
-	cert8, key8 := selfSignedPEM(t, false)
+	cert1, key1 := testpki.SelfSigned(t, false)
+	cert8, key8 := testpki.SelfSigned(t, true)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	federated := unsignedJWT(map[string]any{"iss": "https://kubernetes.default.svc", "sub": "system:serviceaccount:ops:operator"})
 	if err := os.WriteFile(tokenFile, []byte(federated), 0o600); err != nil {

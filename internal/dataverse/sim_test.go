@@ -5,10 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,6 +21,7 @@ import (
 	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
 	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
 	"github.com/bcconnect/salesconnection-operator/internal/solution"
+	"github.com/bcconnect/salesconnection-operator/internal/testpki"
 )
 
 // These tests run the client against the simulator over TLS: every call, every
@@ -52,7 +51,7 @@ type simFixture struct {
 
 func newSim(t *testing.T, mutate ...func(*dataversesim.Config)) *simFixture {
 	t.Helper()
-	certPEM, keyPEM := certificate(t)
+	certPEM, keyPEM := testpki.SelfSigned(t, false)
 	saKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -114,22 +113,6 @@ func newSim(t *testing.T, mutate ...func(*dataversesim.Config)) *simFixture {
 			Retry: dataverse.RetryPolicy{MaxAttempts: 3, BaseDelay: 50 * time.Millisecond, MaxDelay: 200 * time.Millisecond, MaxWait: 10 * time.Second},
 		}),
 	}
-}
-
-func certificate(t *testing.T) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "salesconnection-operator"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 }
 
 func (f *simFixture) integrationCreds() dataverse.Credentials {
@@ -431,7 +414,7 @@ func TestSimSignInFailures(t *testing.T) {
 		{name: "unknown application", creds: dataverse.Credentials{Type: dataverse.AuthClientSecret, TenantID: simTenant,
 			ClientID: "00000000-0000-0000-0000-00000000ffff", ClientSecret: simIntSecret, AuthorityHost: authority}, reason: dataverse.ReasonAuthenticationFailed},
 		{name: "certificate not registered", creds: func() dataverse.Credentials {
-			cert, key := certificate(t)
+			cert, key := testpki.SelfSigned(t, false)
 			return dataverse.Credentials{Type: dataverse.AuthCertificate, TenantID: simTenant, ClientID: simIntegration,
 				CertificatePEM: cert, PrivateKeyPEM: key, AuthorityHost: authority}
 		}(), reason: dataverse.ReasonAuthenticationFailed},
