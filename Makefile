@@ -29,10 +29,11 @@ generate: ## Generate deepcopy code from the API types.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests
-manifests: ## Generate the CRD and RBAC from kubebuilder markers.
+manifests: ## Generate the CRD, RBAC, the chart's copies and docs/api-reference.md from kubebuilder markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths=./api/... paths=./controllers/... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 	./hack/sync-chart.sh
+	go run ./hack/gen-api-docs -crd config/crd/bases/sales.bcconnect.io_salesconnections.yaml -out docs/api-reference.md
 
 .PHONY: verify-generated
 verify-generated: ## Fail when committed generated files differ from what the markers produce.

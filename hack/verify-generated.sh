@@ -31,4 +31,7 @@ if [[ -f "$tmp/rbac/role.yaml" ]]; then check "$tmp/rbac/role.yaml" config/rbac/
 ./hack/sync-chart.sh "$tmp/crd" "$tmp/rbac/role.yaml" "$tmp/chart"
 for f in "$tmp"/chart/crds/*.yaml; do check "$f" "charts/salesconnection-operator/crds/$(basename "$f")"; done
 check "$tmp/chart/files/manager-rules.yaml" charts/salesconnection-operator/files/manager-rules.yaml
+# The API reference is generated from the CRD.
+go run ./hack/gen-api-docs -crd "$tmp/crd/sales.bcconnect.io_salesconnections.yaml" -out "$tmp/api-reference.md"
+check "$tmp/api-reference.md" docs/api-reference.md
 exit $stale
