@@ -89,7 +89,6 @@ const (
 	ReasonUnmappedUsers         = "UnmappedUsers"
 	ReasonBlocked               = "Blocked"
 	ReasonRetrying              = "Retrying"
-	ReasonCleanupBlocked        = "CleanupBlocked"
 )
 
 // credentialRef names a principal and the Secret its credentials come from, so a
