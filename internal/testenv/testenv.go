@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"testing"
 
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -130,4 +131,20 @@ func (e *Env) adminUser() (*envtest.AuthenticatedUser, error) {
 	}
 	e.admin = admin
 	return admin, nil
+}
+
+// Main starts the control plane, runs a package's tests against it and stops it. Call it
+// from TestMain: func TestMain(m *testing.M) { testenv.Main(m, &env) }.
+func Main(m *testing.M, env **Env) {
+	e, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*env = e
+	code := m.Run()
+	if err := e.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
+	}
+	os.Exit(code)
 }
