@@ -9,11 +9,20 @@ import (
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
 )
 
+// announcedConditions get a Normal event when they become True (DESIGN section 3). The
+// other steps show in status only: every event is a write to the API server, and at a
+// thousand connections those writes are what the operator waits on.
+var announcedConditions = []string{
+	salesv1alpha1.ConditionConnectionVerified,
+	salesv1alpha1.ConditionSolutionImported,
+	salesv1alpha1.ConditionRolesAssigned,
+}
+
 // emitEvents reports this pass's transitions, never a steady state: a step that became
 // True, a new failure reason, drift that was put back, and the actions taken.
 func (r *Reconciler) emitEvents(s *scope) {
 	obj := s.obj
-	for _, t := range stepConditions {
+	for _, t := range announcedConditions {
 		now := meta.FindStatusCondition(obj.Status.Conditions, t)
 		if now == nil || now.Status != "True" {
 			continue

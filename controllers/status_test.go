@@ -179,3 +179,37 @@ func TestTableMappingsAddSalesOrdersOnlyWhenEnabled(t *testing.T) {
 		t.Errorf("default mappings missing:\n%s", without)
 	}
 }
+
+func TestWaitingForImportSkipsTestConnectionOnlyWhenSafe(t *testing.T) {
+	verified := func(gen int64) metav1.Condition {
+		return metav1.Condition{Type: salesv1alpha1.ConditionConnectionVerified, Status: "True", Reason: ReasonVerified, ObservedGeneration: gen}
+	}
+	importing := func(gen int64) metav1.Condition {
+		return metav1.Condition{Type: salesv1alpha1.ConditionSolutionImported, Status: "False", Reason: ReasonImportInProgress, ObservedGeneration: gen}
+	}
+	cases := []struct {
+		name       string
+		conditions []metav1.Condition
+		requested  string
+		want       bool
+	}{
+		{"polling an import", []metav1.Condition{verified(2), importing(2)}, "", true},
+		{"spec changed since", []metav1.Condition{verified(1), importing(1)}, "", false},
+		{"connection not verified", []metav1.Condition{importing(2)}, "", false},
+		{"no import running", []metav1.Condition{verified(2)}, "", false},
+		{"Test Connection requested", []metav1.Condition{verified(2), importing(2)}, "now", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := &salesv1alpha1.SalesConnection{}
+			obj.Generation = 2
+			if tc.requested != "" {
+				obj.Annotations = map[string]string{salesv1alpha1.AnnotationRequestedAt: tc.requested}
+			}
+			s := &scope{obj: obj, before: salesv1alpha1.SalesConnectionStatus{Conditions: tc.conditions}}
+			if got := waitingForImport(s); got != tc.want {
+				t.Errorf("waitingForImport = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
