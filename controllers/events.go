@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,9 +34,13 @@ func (r *Reconciler) emitEvents(s *scope) {
 		}
 		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, t, "Reconcile", "%s", now.Message)
 	}
-	if len(s.corrected) > 0 {
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, "DriftCorrected", "Reconcile",
-			"put back what was changed outside the operator: %s", strings.Join(s.corrected, "; "))
+	// One DriftCorrected event per kind of repair: client-go folds events with the same
+	// reason, action and object version into a series that keeps only the first note, so
+	// repairs of another kind in a later pass would otherwise never be seen.
+	corrected := s.driftCorrected()
+	for _, action := range slices.Sorted(maps.Keys(corrected)) {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, "DriftCorrected", action,
+			"put back what was changed outside the operator: %s", strings.Join(corrected[action], "; "))
 	}
 	for _, e := range s.events {
 		r.Recorder.Eventf(obj, nil, e.eventType, e.reason, e.action, "%s", e.message)

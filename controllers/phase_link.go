@@ -45,12 +45,12 @@ func (r *Reconciler) reconcileLink(ctx context.Context, s *scope) error {
 		if _, err := s.admin.CreateNavConnection(ctx, want); err != nil {
 			return fromDataverse(cond, "creating the Business Central link", s.adminRef(), err)
 		}
-		s.changed(cond, "Business Central link for "+bc.Company+" re-created")
+		s.changed(cond, "CreateLink", "Business Central link for "+bc.Company+" re-created")
 	default:
 		if err := s.admin.UpdateNavConnection(ctx, have.ID, want); err != nil {
 			return fromDataverse(cond, "updating the Business Central link", s.adminRef(), err)
 		}
-		s.changed(cond, "Business Central link for "+bc.Company+" restored")
+		s.changed(cond, "UpdateLink", "Business Central link for "+bc.Company+" restored")
 	}
 	setTrue(s.obj, cond, ReasonLinked, fmt.Sprintf("company %s links to %s", bc.Company, want.URL))
 	return nil

@@ -96,7 +96,7 @@ func (r *Reconciler) reconcileRoles(ctx context.Context, s *scope) error {
 					return fromDataverse(cond, "assigning security role "+role.Name, s.adminRef(), err)
 				}
 				st.Managed = true
-				s.changed(cond, "security role "+role.Name+" given back to "+userName(s.user))
+				s.changed(cond, "AssignRole", "security role "+role.Name+" given back to "+userName(s.user))
 			}
 		}
 		statuses = append(statuses, st)

@@ -61,7 +61,7 @@ func (r *Reconciler) setSalesOrderFlag(ctx context.Context, s *scope, orgID stri
 	if err := s.admin.SetSOPIntegration(ctx, orgID, want); err != nil {
 		return fromDataverse(cond, "changing the sales order integration setting", s.adminRef(), err)
 	}
-	s.changed(cond, "organization setting issopintegrationenabled set back to "+boolWord(want))
+	s.changed(cond, "SetSalesOrderIntegration", "organization setting issopintegrationenabled set back to "+boolWord(want))
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,8 +42,11 @@ type Reconciler struct {
 // Reconcile brings one SalesConnection's environment to its spec and reports status.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	log := ctrl.LoggerFrom(ctx)
+	// The pass reads the object live, not from the cache: what it decides (drift to report,
+	// roles it assigned, an import to resume) depends on the status it starts from, and
+	// the cache can still hold the copy from before the previous pass's status write.
 	obj := &salesv1alpha1.SalesConnection{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+	if err := r.APIReader.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 
@@ -70,8 +72,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	defer func() {
 		err := r.writeStatus(ctx, s)
 		if apierrors.IsConflict(err) {
-			// This pass started from a stale copy; the next one reads the fresh object.
-			log.V(1).Info("status changed since this pass read it; requeueing")
+			// The spec changed while this pass ran; the next pass works on the new one.
+			log.V(1).Info("the object changed while this pass ran; requeueing")
 			res, retErr = ctrl.Result{RequeueAfter: time.Second}, nil
 			return
 		}
@@ -215,31 +217,4 @@ func jitter(d time.Duration) time.Duration {
 		return d
 	}
 	return d + time.Duration(rand.Int64N(int64(d)/10+1))
-}
-
-// writeStatus sets the summary conditions and writes status once, only when it changed,
-// then emits the events of the transitions.
-func (r *Reconciler) writeStatus(ctx context.Context, s *scope) error {
-	setSummary(s)
-	if requested := s.obj.Annotations[salesv1alpha1.AnnotationRequestedAt]; requested != "" {
-		s.obj.Status.LastHandledRequestedAt = requested
-	}
-	r.emitEvents(s)
-	if equality.Semantic.DeepEqual(s.before, s.obj.Status) {
-		return nil
-	}
-	patchBase := s.obj.DeepCopy()
-	patchBase.Status = s.before
-	// The resourceVersion precondition refuses a write computed from a stale copy, which
-	// would otherwise overwrite a newer pass's status.
-	if err := r.Status().Patch(ctx, s.obj, client.MergeFromWithOptions(patchBase, client.MergeFromWithOptimisticLock{})); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		if apierrors.IsConflict(err) {
-			return err
-		}
-		return fmt.Errorf("writing status: %w", err)
-	}
-	return nil
 }

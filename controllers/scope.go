@@ -42,10 +42,17 @@ type scope struct {
 	inProgress *phaseError
 	// pending lists, in Observe mode, what Manage would change.
 	pending []string
-	// corrected lists drift put back in this pass, for DriftCorrected events.
-	corrected []string
+	// writes lists what this pass changed in Dataverse; those on a step that was already
+	// True were drift, put back (DriftCorrected events).
+	writes []dataverseWrite
 	// events are the Normal events of this pass (transitions and actions).
 	events []pendingEvent
+}
+
+// dataverseWrite is one change made to Dataverse: the step's condition, the kind of
+// write (an event action) and what a person reads.
+type dataverseWrite struct {
+	condition, action, what string
 }
 
 type pendingEvent struct {
@@ -65,12 +72,22 @@ func (s *scope) wasTrue(conditionType string) bool {
 	return false
 }
 
-// changed records a write to Dataverse: a DriftCorrected event when the condition was
-// already True, so a person sees that something was changed by hand and put back.
-func (s *scope) changed(conditionType, what string) {
-	if s.wasTrue(conditionType) {
-		s.corrected = append(s.corrected, what)
+// changed records a write to Dataverse (action names its kind). When the step was
+// already True it repaired drift: a person sees that something was changed by hand and
+// put back.
+func (s *scope) changed(conditionType, action, what string) {
+	s.writes = append(s.writes, dataverseWrite{condition: conditionType, action: action, what: what})
+}
+
+// driftCorrected groups the writes that repaired drift by action.
+func (s *scope) driftCorrected() map[string][]string {
+	corrected := map[string][]string{}
+	for _, w := range s.writes {
+		if s.wasTrue(w.condition) {
+			corrected[w.action] = append(corrected[w.action], w.what)
+		}
 	}
+	return corrected
 }
 
 func (s *scope) normal(reason, action, message string) {
