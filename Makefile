@@ -78,23 +78,26 @@ demo: controlplane build build-sim ## Run the operator locally against the simul
 
 ##@ Deploy
 
+# The kubectl that deploy and undeploy use; `KUBECTL=kubectl make deploy` uses yours instead
+# of building one.
 KUBECTL ?= $(CONTROLPLANE_DIR)/kubectl
+
+.PHONY: kubectl
+kubectl: ## Build kubectl from source, unless KUBECTL names another (skipped when built).
+	@if [ "$(KUBECTL)" = "$(CONTROLPLANE_DIR)/kubectl" ]; then ./hack/build-controlplane.sh kubectl; fi
 
 .PHONY: docker-build
 docker-build: ## Build the operator image (needs a Docker engine).
 	docker build -t $(IMG) .
 
 .PHONY: deploy
-deploy: controlplane manifests ## Install the CRD, RBAC and operator into the current kubectl context with image IMG.
-	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	printf 'resources:\n- %s/config/default\nimages:\n- name: controller\n  newName: %s\n  newTag: %s\n' \
-		"$(CURDIR)" "$(firstword $(subst :, ,$(IMG)))" "$(or $(word 2,$(subst :, ,$(IMG))),latest)" > "$$tmp/kustomization.yaml"; \
-	$(KUBECTL) kustomize "$$tmp" | $(KUBECTL) apply --server-side -f -
+deploy: kubectl ## Install the CRD, RBAC and operator into the current kubectl context with image IMG.
+	KUBECTL="$(KUBECTL)" ./hack/render-deploy.sh "$(IMG)" | $(KUBECTL) apply --server-side -f -
 
 .PHONY: undeploy
-undeploy: controlplane ## Remove what make deploy installed (SalesConnections first, so finalizers can run).
+undeploy: kubectl ## Remove what make deploy installed (SalesConnections first, so finalizers can run).
 	-$(KUBECTL) delete salesconnections --all --all-namespaces --wait=true --timeout=5m
-	$(KUBECTL) kustomize config/default | $(KUBECTL) delete --ignore-not-found -f -
+	KUBECTL="$(KUBECTL)" ./hack/render-deploy.sh "$(IMG)" | $(KUBECTL) delete --ignore-not-found -f -
 
 ##@ Benchmarks
 

@@ -3,10 +3,11 @@ package controllers
 
 // The manager's permissions, generated into config/rbac/role.yaml. Each verb is needed:
 //
-// SalesConnections: read and watch them; update for the finalizer and the import-job
-// annotation; status for conditions.
-// +kubebuilder:rbac:groups=sales.bcconnect.io,resources=salesconnections,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=sales.bcconnect.io,resources=salesconnections/status,verbs=get;update;patch
+// SalesConnections: read and watch them; patch for the finalizer and the import-job
+// annotation; patch status for conditions. Every write is a patch with a resourceVersion
+// precondition, so update is not needed.
+// +kubebuilder:rbac:groups=sales.bcconnect.io,resources=salesconnections,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=sales.bcconnect.io,resources=salesconnections/status,verbs=patch
 // +kubebuilder:rbac:groups=sales.bcconnect.io,resources=salesconnections/finalizers,verbs=update
 //
 // Secrets: get reads only the referenced Secret, live (never cached); list and watch feed
@@ -14,11 +15,10 @@ package controllers
 // that name it. The operator never creates, changes or deletes a Secret.
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 //
-// ConfigMaps: get, list and watch as for Secrets (the solution package); create, update
-// and patch for the connection profile ConfigMap the operator owns (spec.
-// writeConnectionProfileTo). No delete: garbage collection removes the profile through its
-// owner reference.
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch
+// ConfigMaps: get, list and watch as for Secrets (the solution package); create and patch
+// for the connection profile ConfigMap the operator owns (spec.writeConnectionProfileTo).
+// No delete: garbage collection removes the profile through its owner reference.
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch
 //
 // Events: the transitions reported to `kubectl describe`.
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch

@@ -57,8 +57,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 		log.V(1).Info("suspended; leaving it alone")
 		return ctrl.Result{}, nil
 	}
-	if controllerutil.AddFinalizer(obj, salesv1alpha1.Finalizer) {
-		if err := r.Update(ctx, obj); err != nil {
+	if base := obj.DeepCopy(); controllerutil.AddFinalizer(obj, salesv1alpha1.Finalizer) {
+		if err := r.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 			return ctrl.Result{}, fmt.Errorf("adding the finalizer: %w", err)
 		}
 	}

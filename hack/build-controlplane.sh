@@ -18,7 +18,16 @@ if [[ "${1:-}" == "--print-dir" ]]; then
   exit 0
 fi
 
-if [[ -x "$out/kube-apiserver" && -x "$out/etcd" && -x "$out/kubectl" ]]; then
+# The components to build: all by default, or those named (`make deploy` needs only kubectl).
+components=("$@")
+if [[ ${#components[@]} -eq 0 ]]; then
+  components=(etcd kube-apiserver kubectl)
+fi
+missing=()
+for c in "${components[@]}"; do
+  [[ -x "$out/$c" ]] || missing+=("$c")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi
 mkdir -p "$out"
@@ -28,7 +37,7 @@ minor=${minor%%.*}
 major=${kube_version#v}
 major=${major%%.*}
 
-if [[ ! -x "$out/etcd" ]]; then
+if [[ " ${missing[*]} " == *" etcd "* ]]; then
   echo "building etcd $etcd_version into $out (first run only)" >&2
   go -C "$module_dir" build -trimpath -o "$out/etcd.tmp" \
     -ldflags "-s -w" ./etcd
@@ -40,7 +49,7 @@ pkg=k8s.io/component-base/version
 ldflags="-s -w -X $pkg.gitVersion=$kube_version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor \
   -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 for cmd in kube-apiserver kubectl; do
-  [[ -x "$out/$cmd" ]] && continue
+  [[ " ${missing[*]} " == *" $cmd "* ]] || continue
   echo "building $cmd $kube_version into $out (first run only; kube-apiserver takes about 5 minutes)" >&2
   go -C "$module_dir" build -trimpath -o "$out/$cmd.tmp" -ldflags "$ldflags" "k8s.io/kubernetes/cmd/$cmd"
   mv "$out/$cmd.tmp" "$out/$cmd"

@@ -22,22 +22,57 @@ var env *testenv.Env
 
 func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
-// render runs `kubectl kustomize` with the kubectl built with the control plane.
-func render(t *testing.T, dir string) []byte {
+// renderDeploy renders config/default for image with hack/render-deploy.sh, the script
+// `make deploy` pipes into `kubectl apply`, using the kubectl built with the control plane.
+func renderDeploy(t *testing.T, image string) []byte {
 	t.Helper()
 	assets, err := testenv.AssetsDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(filepath.Join(assets, "kubectl"), "kustomize", dir).Output()
+	cmd := exec.Command(filepath.Join(testenv.RepoRoot(), "hack", "render-deploy.sh"), image)
+	cmd.Env = append(os.Environ(), "KUBECTL="+filepath.Join(assets, "kubectl"))
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("kubectl kustomize %s: %v", dir, err)
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("hack/render-deploy.sh %s: %v\n%s", image, err, stderr)
 	}
 	return out
 }
 
+// managerImage is the image of the rendered manager Deployment.
+func managerImage(t *testing.T, rendered []byte) string {
+	t.Helper()
+	d := parseDeployed(t, rendered).deployment
+	if len(d.Spec.Template.Spec.Containers) == 0 {
+		t.Fatal("no manager Deployment rendered")
+	}
+	return d.Spec.Template.Spec.Containers[0].Image
+}
+
+func TestDeployUsesTheGivenImage(t *testing.T) {
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	cases := map[string]string{
+		"registry.example.com:5000/team/op:v1.2.3": "registry.example.com:5000/team/op:v1.2.3",
+		"localhost:5000/op":                        "localhost:5000/op:latest",
+		"ghcr.io/bcconnect/op@" + digest:           "ghcr.io/bcconnect/op@" + digest,
+		"salesconnection-operator:dev":             "salesconnection-operator:dev",
+	}
+	for img, want := range cases {
+		t.Run(img, func(t *testing.T) {
+			if got := managerImage(t, renderDeploy(t, img)); got != want {
+				t.Errorf("make deploy IMG=%s runs image %q, want %q", img, got, want)
+			}
+		})
+	}
+}
+
 func TestDefaultKustomizationAppliesWithServerSideDryRun(t *testing.T) {
-	rendered := render(t, filepath.Join(testenv.RepoRoot(), "config", "default"))
+	const image = "registry.example.com/salesconnection-operator:v1"
+	rendered := renderDeploy(t, image)
 	docs := strings.Split(string(rendered), "\n---\n")
 	kinds := map[string]bool{}
 	var deployment appsv1.Deployment
@@ -77,6 +112,9 @@ func TestDefaultKustomizationAppliesWithServerSideDryRun(t *testing.T) {
 		t.Errorf("%d of %d objects applied:\n%s", applied, len(docs), out)
 	}
 
+	if got := deployment.Spec.Template.Spec.Containers[0].Image; got != image {
+		t.Errorf("image %q, want %q", got, image)
+	}
 	checkRestrictedDeployment(t, &deployment)
 }
 
@@ -106,9 +144,6 @@ func checkRestrictedDeployment(t *testing.T, d *appsv1.Deployment) {
 	}
 	if !contains(c.Args, "--leader-elect") {
 		t.Errorf("args %v lack --leader-elect", c.Args)
-	}
-	if c.Image != "controller:latest" {
-		t.Errorf("image %q: make deploy replaces controller:latest through kustomize images", c.Image)
 	}
 }
 

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Prints config/default rendered with the manager image set to IMAGE: what `make deploy`
+# applies and `make undeploy` removes. IMAGE is name[:tag] or name@digest; a registry
+# port (localhost:5000/op:v1) is not mistaken for a tag. KUBECTL names the kubectl to
+# render with (default: the one hack/build-controlplane.sh builds).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+image=${1:?usage: render-deploy.sh IMAGE}
+kubectl=${KUBECTL:-$("$root/hack/build-controlplane.sh" --print-dir)/kubectl}
+
+name=$image tag="" digest=""
+if [[ $image == *@* ]]; then
+  name=${image%%@*} digest=${image#*@}
+elif [[ ${image##*/} == *:* ]]; then
+  name=${image%:*} tag=${image##*:}
+fi
+
+# kustomize takes only relative paths to bases, so the overlay lives inside the repository.
+overlay=$(mktemp -d "$root/.deploy.XXXXXX")
+trap 'rm -rf "$overlay"' EXIT
+{
+  echo "resources:"
+  echo "- ../config/default"
+  echo "images:"
+  echo "- name: controller"
+  echo "  newName: $name"
+  if [[ -n $tag ]]; then echo "  newTag: $tag"; fi
+  if [[ -n $digest ]]; then echo "  digest: $digest"; fi
+} >"$overlay/kustomization.yaml"
+"$kubectl" kustomize "$overlay"
