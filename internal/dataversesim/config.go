@@ -65,6 +65,9 @@ type UserAccount struct {
 type EnvironmentConfig struct {
 	// Name is the organization name, the first path segment of its URL.
 	Name string `json:"name"`
+	// TenantID is the Entra ID tenant the environment belongs to: it accepts only tokens
+	// that tenant issued. It may be left out when exactly one tenant is configured.
+	TenantID string `json:"tenantID,omitempty"`
 	// Version is what RetrieveVersion answers (default 9.2.24101.140).
 	Version        string `json:"version,omitempty"`
 	OrganizationID string `json:"organizationID,omitempty"`

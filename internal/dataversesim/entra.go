@@ -33,15 +33,6 @@ type oauthError struct {
 
 func (e *oauthError) Error() string { return e.code + ": " + e.description }
 
-func (s *Server) tenant(id string) (*TenantConfig, bool) {
-	for i := range s.cfg.Tenants {
-		if strings.EqualFold(s.cfg.Tenants[i].ID, id) {
-			return &s.cfg.Tenants[i], true
-		}
-	}
-	return nil, false
-}
-
 // handleOpenIDConfiguration serves the v2.0 metadata azidentity (MSAL) reads first.
 func (s *Server) handleOpenIDConfiguration(w http.ResponseWriter, tenantID string) {
 	if _, ok := s.tenant(tenantID); !ok {
@@ -128,7 +119,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, tenantID st
 		lifetime = time.Hour
 	}
 	claims.RegisteredClaims = jwt.RegisteredClaims{
-		Issuer:    s.AuthorityHost() + tenantID + "/v2.0",
+		// The issuer names the tenant's own id, whatever alias or case the path used.
+		Issuer:    s.issuer(tenant.ID),
 		Subject:   claims.ObjectID,
 		Audience:  jwt.ClaimStrings{audience},
 		IssuedAt:  jwt.NewNumericDate(now),

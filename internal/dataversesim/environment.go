@@ -57,6 +57,8 @@ type asyncOperation struct {
 type Environment struct {
 	name    string
 	version string
+	// tenantID is the only tenant whose tokens the environment accepts.
+	tenantID string
 
 	mu             sync.Mutex
 	orgID          string
@@ -217,6 +219,9 @@ func (e *Environment) roleByNameLocked(name, bu string) *Role {
 
 // Name is the environment's organization name.
 func (e *Environment) Name() string { return e.name }
+
+// TenantID is the Entra ID tenant the environment belongs to.
+func (e *Environment) TenantID() string { return e.tenantID }
 
 // OrganizationID is the organization's id.
 func (e *Environment) OrganizationID() string { return e.orgID }

@@ -51,10 +51,15 @@ func New(cfg Config) (*Server, error) {
 		if _, dup := s.envs[strings.ToLower(ec.Name)]; dup {
 			return nil, fmt.Errorf("environment %q is defined twice", ec.Name)
 		}
+		tenantID, err := environmentTenant(cfg, ec)
+		if err != nil {
+			return nil, fmt.Errorf("environment %q: %w", ec.Name, err)
+		}
 		env, err := newEnvironment(ec)
 		if err != nil {
 			return nil, fmt.Errorf("environment %q: %w", ec.Name, err)
 		}
+		env.tenantID = tenantID
 		s.envs[strings.ToLower(ec.Name)] = env
 	}
 	return s, nil
@@ -122,6 +127,9 @@ func (s *Server) URL() string {
 
 // AuthorityHost is the Entra ID authority host to configure in clients.
 func (s *Server) AuthorityHost() string { return s.URL() + "/" }
+
+// issuer is the iss claim of the tokens a tenant issues (Entra ID's v2.0 form).
+func (s *Server) issuer(tenantID string) string { return s.AuthorityHost() + tenantID + "/v2.0" }
 
 // EnvironmentURL is the URL of an environment: https://127.0.0.1:PORT/<name>.
 func (s *Server) EnvironmentURL(name string) string { return s.URL() + "/" + name }

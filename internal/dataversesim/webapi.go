@@ -109,7 +109,7 @@ func (s *Server) serveWebAPI(w http.ResponseWriter, r *http.Request, env *Enviro
 }
 
 // authenticate checks the bearer token: signature, lifetime, audience = this environment,
-// not revoked.
+// issuer and tenant = the environment's tenant, not revoked.
 func (s *Server) authenticate(r *http.Request, env *Environment) (*accessClaims, *apiError) {
 	auth := r.Header.Get("Authorization")
 	raw, ok := strings.CutPrefix(auth, "Bearer ")
@@ -129,6 +129,12 @@ func (s *Server) authenticate(r *http.Request, env *Environment) (*accessClaims,
 	}
 	if !audOK {
 		return nil, errf(http.StatusUnauthorized, "", "The access token was issued for another resource.")
+	}
+	// The environment belongs to one tenant: a token another tenant issued, even for an
+	// application registered in both, does not sign in here.
+	if env.tenantID == "" || !strings.EqualFold(claims.TenantID, env.tenantID) ||
+		!strings.EqualFold(claims.Issuer, s.issuer(env.tenantID)) {
+		return nil, errf(http.StatusUnauthorized, "", "The access token was issued by another tenant than the organization's.")
 	}
 	if revoked := s.revocationTime(); !revoked.IsZero() && claims.IssuedAt != nil && claims.IssuedAt.Before(revoked) {
 		return nil, errf(http.StatusUnauthorized, "", "The access token has been revoked.")
