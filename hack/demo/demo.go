@@ -47,9 +47,13 @@ type demo struct {
 	sim         *proc.Process
 	manager     *proc.Process
 	simURL      string
+	simAddr     string
+	probeAddr   string
 	kubeconfig  string
 	kubectlPath string
 	root        string
+	outcome     *Outcome
+	stopped     bool
 }
 
 // Outcome is what the demo ended with.
@@ -87,14 +91,15 @@ func start(ctx context.Context, o options) (*demo, error) {
 	if err != nil {
 		return d, err
 	}
-	d.simURL = "https://127.0.0.1:" + strconv.Itoa(port)
+	d.simAddr = "127.0.0.1:" + strconv.Itoa(port)
+	d.simURL = "https://" + d.simAddr
 	caFile := filepath.Join(o.workDir, "ca.crt")
 	_ = os.Remove(caFile)
 	d.step("Starting the Dataverse simulator at %s (environment contoso; an administrator and an integration user)", d.simURL)
 	simLog := filepath.Join(o.workDir, "dataverse-sim.log")
 	d.sim, err = proc.Start("dataverse-sim", simLog, nil, o.simBin,
 		"--config", filepath.Join(root, "cmd", "dataverse-sim", "example-config.yaml"),
-		"--addr", "127.0.0.1:"+strconv.Itoa(port), "--ca-out", caFile)
+		"--addr", d.simAddr, "--ca-out", caFile)
 	if err != nil {
 		return d, err
 	}
@@ -108,27 +113,51 @@ func start(ctx context.Context, o options) (*demo, error) {
 	if err != nil {
 		return d, err
 	}
+	d.probeAddr = "127.0.0.1:" + strconv.Itoa(probePort)
 	managerLog := filepath.Join(o.workDir, "operator.log")
 	d.step("Starting the operator (log: %s)", managerLog)
 	d.manager, err = proc.Start("operator", managerLog, []string{"KUBECONFIG=" + d.kubeconfig}, o.managerBin,
-		"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(probePort),
+		"--metrics-bind-address=0", "--health-probe-bind-address="+d.probeAddr,
 		"--import-poll-interval=1s", "--zap-log-level=info")
 	if err != nil {
 		return d, err
 	}
-	if err := waitReadyz(waitCtx, probePort, d.manager); err != nil {
+	if err := waitReadyz(waitCtx, d.probeAddr, d.manager); err != nil {
 		return d, fmt.Errorf("%w\n%s", err, proc.Tail(managerLog, 2000))
 	}
 	return d, nil
 }
 
-// teardown stops everything, in reverse order, leaving no process or port behind.
-func (d *demo) teardown() {
+// teardown stops everything, in reverse order, leaving no process or port behind. It
+// runs once; later calls do nothing.
+func (d *demo) teardown() error {
+	if d.stopped {
+		return nil
+	}
+	d.stopped = true
 	d.manager.Stop()
 	d.sim.Stop()
-	if d.cp != nil {
-		_ = d.cp.Stop()
+	if d.cp == nil {
+		return nil
 	}
+	if err := d.cp.Stop(); err != nil {
+		return fmt.Errorf("stopping kube-apiserver and etcd: %w", err)
+	}
+	return nil
+}
+
+// addresses are the host:port addresses the demo's processes listened on.
+func (d *demo) addresses() []string {
+	var addrs []string
+	if d.cp != nil {
+		addrs = append(addrs, d.cp.Addresses()...)
+	}
+	for _, a := range []string{d.simAddr, d.probeAddr} {
+		if a != "" {
+			addrs = append(addrs, a)
+		}
+	}
+	return addrs
 }
 
 func (d *demo) step(format string, args ...any) {
@@ -267,8 +296,8 @@ func (d *demo) kubectlApply(file string, stdin []byte) error {
 }
 
 // waitReadyz waits for the operator's readiness probe.
-func waitReadyz(ctx context.Context, port int, p *proc.Process) error {
-	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", port)
+func waitReadyz(ctx context.Context, addr string, p *proc.Process) error {
+	url := "http://" + addr + "/readyz"
 	for {
 		resp, err := http.Get(url)
 		if err == nil {

@@ -28,37 +28,38 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, o); err != nil {
+	if _, err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
 }
 
-// run runs the demo and tears it down, unless o.keep, in which case it waits for ctx.
-func run(ctx context.Context, o options) error {
-	d, err := start(ctx, o)
+// run runs the demo and tears it down; with o.keep it first waits for ctx to end. It
+// returns what ran, so a test can check the outcome and that nothing is left behind.
+func run(ctx context.Context, o options) (d *demo, err error) {
+	d, err = start(ctx, o)
 	if d != nil {
-		defer d.teardown()
+		defer func() { err = errors.Join(err, d.teardown()) }()
 	}
 	if err != nil {
-		return err
+		return d, err
 	}
-	outcome, err := d.applyAndWatch(ctx)
-	if err != nil {
-		return err
+	if d.outcome, err = d.applyAndWatch(ctx); err != nil {
+		return d, err
 	}
-	if err := d.report(outcome); err != nil {
-		return err
+	if err := d.report(d.outcome); err != nil {
+		return d, err
 	}
 	if !o.keep {
 		fmt.Fprintln(o.out, "\nTearing down (run with DEMO_KEEP=1 to keep it running).")
-		return nil
+		return d, nil
 	}
 	abs, _ := filepath.Abs(d.kubeconfig)
 	fmt.Fprintf(o.out, "\nStill running. In another terminal:\n\n  export KUBECONFIG=%s\n  %s get salesconnections -o wide\n\nPress Ctrl-C to stop.\n", abs, d.kubectlPath)
 	<-ctx.Done()
+	fmt.Fprintln(o.out, "\nTearing down.")
 	if errors.Is(ctx.Err(), context.Canceled) {
-		return nil
+		return d, nil
 	}
-	return ctx.Err()
+	return d, ctx.Err()
 }

@@ -6,6 +6,7 @@ package testenv
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -95,6 +96,19 @@ func Start() (*Env, error) {
 // Stop stops the control plane and removes its data.
 func (e *Env) Stop() error {
 	return e.env.Stop()
+}
+
+// Addresses are the host:port addresses on which kube-apiserver and etcd serve.
+func (e *Env) Addresses() []string {
+	cp := e.env.ControlPlane
+	var addrs []string
+	if api := cp.APIServer; api != nil && api.SecureServing.Port != "" {
+		addrs = append(addrs, net.JoinHostPort(api.SecureServing.Address, api.SecureServing.Port))
+	}
+	if etcd := cp.Etcd; etcd != nil && etcd.URL != nil {
+		addrs = append(addrs, etcd.URL.Host)
+	}
+	return addrs
 }
 
 // Kubeconfig returns a kubeconfig for a cluster administrator.

@@ -47,12 +47,13 @@ func Start(name, logFile string, env []string, bin string, args ...string) (*Pro
 	return p, nil
 }
 
-// Stop sends SIGTERM, then SIGKILL after a grace period.
+// Stop sends SIGTERM to the process group, then SIGKILL after a grace period, so
+// children the program started go too.
 func (p *Process) Stop() {
 	if p == nil {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
