@@ -17,6 +17,13 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	public := false
+	for _, app := range cfg.Tenants[0].Apps {
+		public = public || (app.ClientID == dataversesim.DefaultPublicClientID && app.PublicClient)
+	}
+	if !public {
+		t.Error("the example must register the operator's default public client for password sign-in")
+	}
 	env := srv.Environment("contoso")
 	if env == nil {
 		t.Fatal("environment contoso missing")

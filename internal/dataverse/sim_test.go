@@ -68,7 +68,7 @@ func newSim(t *testing.T, mutate ...func(*dataversesim.Config)) *simFixture {
 					FederatedCredentials: []dataversesim.FederatedCredential{{Issuer: saIssuer, Subject: saSubject,
 						PublicKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))}}},
 				{ClientID: simAdmin, Secrets: []string{simAdminSecret}},
-				{ClientID: dataverse.DefaultPublicClientID},
+				{ClientID: dataverse.DefaultPublicClientID, PublicClient: true},
 			},
 			Users: []dataversesim.UserAccount{{UserPrincipalName: simUPN, Password: simPassword}},
 		}},
@@ -348,6 +348,21 @@ func roleNames(roles []dataverse.Role) string {
 	return strings.Join(names, ",")
 }
 
+// The simulator registers the operator's default public client in tenants that do not
+// list it; both must name the same application.
+func TestSimKnowsTheDefaultPublicClient(t *testing.T) {
+	if dataverse.DefaultPublicClientID != dataversesim.DefaultPublicClientID {
+		t.Fatalf("dataverse.DefaultPublicClientID %s != dataversesim.DefaultPublicClientID %s",
+			dataverse.DefaultPublicClientID, dataversesim.DefaultPublicClientID)
+	}
+	f := newSim(t, func(c *dataversesim.Config) { c.Tenants[0].Apps = c.Tenants[0].Apps[:2] })
+	c := f.client(t, dataverse.Credentials{Type: dataverse.AuthOAuth, TenantID: simTenant, Username: simUPN,
+		Password: simPassword, AuthorityHost: f.srv.AuthorityHost()})
+	if _, err := c.WhoAmI(context.Background()); err != nil {
+		t.Fatalf("OAuth without a client ID: %v", err)
+	}
+}
+
 func TestSimCredentialTypes(t *testing.T) {
 	f := newSim(t)
 	appUser, _ := f.env.UserByApplicationID(simIntegration)
@@ -413,6 +428,12 @@ func TestSimSignInFailures(t *testing.T) {
 			ClientID: simIntegration, ClientSecret: simIntSecret, AuthorityHost: authority}, reason: dataverse.ReasonAuthenticationFailed},
 		{name: "unknown application", creds: dataverse.Credentials{Type: dataverse.AuthClientSecret, TenantID: simTenant,
 			ClientID: "00000000-0000-0000-0000-00000000ffff", ClientSecret: simIntSecret, AuthorityHost: authority}, reason: dataverse.ReasonAuthenticationFailed},
+		{name: "password through an unregistered client", creds: dataverse.Credentials{Type: dataverse.AuthOAuth, TenantID: simTenant,
+			ClientID: "00000000-0000-0000-0000-00000000fffe", Username: simUPN, Password: simPassword, AuthorityHost: authority},
+			reason: dataverse.ReasonAuthenticationFailed},
+		{name: "password through a confidential client without its secret", creds: dataverse.Credentials{Type: dataverse.AuthOAuth,
+			TenantID: simTenant, ClientID: simAdmin, Username: simUPN, Password: simPassword, AuthorityHost: authority},
+			reason: dataverse.ReasonAuthenticationFailed},
 		{name: "certificate not registered", creds: func() dataverse.Credentials {
 			cert, key := testpki.SelfSigned(t, false)
 			return dataverse.Credentials{Type: dataverse.AuthCertificate, TenantID: simTenant, ClientID: simIntegration,

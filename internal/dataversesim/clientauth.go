@@ -19,15 +19,9 @@ import (
 // federated).
 func (s *Server) authenticateApp(r *http.Request, tenant *TenantConfig, tenantID string) (*AppConfig, *oauthError) {
 	clientID := r.PostForm.Get("client_id")
-	var app *AppConfig
-	for i := range tenant.Apps {
-		if strings.EqualFold(tenant.Apps[i].ClientID, clientID) {
-			app = &tenant.Apps[i]
-		}
-	}
-	if app == nil {
-		return nil, &oauthError{http.StatusBadRequest, "unauthorized_client",
-			fmt.Sprintf("AADSTS700016: Application with identifier '%s' was not found in the directory '%s'.", clientID, tenant.ID)}
+	app, oerr := findApp(tenant, clientID)
+	if oerr != nil {
+		return nil, oerr
 	}
 	if secret := r.PostForm.Get("client_secret"); secret != "" {
 		for _, s := range app.Secrets {
@@ -53,6 +47,36 @@ func (s *Server) authenticateApp(r *http.Request, tenant *TenantConfig, tenantID
 		return nil, &oauthError{http.StatusBadRequest, "invalid_client", "AADSTS70021: No matching federated identity record found for presented assertion: " + err.Error()}
 	}
 	return app, nil
+}
+
+// authenticatePasswordClient checks the client of a password grant. It must be registered
+// in the tenant; with a secret or an assertion it proves itself as a confidential client,
+// and without one it must allow public client flows: Entra ID answers a confidential
+// client that sends neither with AADSTS7000218.
+func (s *Server) authenticatePasswordClient(r *http.Request, tenant *TenantConfig, tenantID string) (*AppConfig, *oauthError) {
+	if r.PostForm.Get("client_secret") != "" || r.PostForm.Get("client_assertion") != "" {
+		return s.authenticateApp(r, tenant, tenantID)
+	}
+	app, oerr := findApp(tenant, r.PostForm.Get("client_id"))
+	if oerr != nil {
+		return nil, oerr
+	}
+	if !app.PublicClient {
+		return nil, &oauthError{http.StatusUnauthorized, "invalid_client",
+			"AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}
+	}
+	return app, nil
+}
+
+// findApp returns the tenant's registration of clientID.
+func findApp(tenant *TenantConfig, clientID string) (*AppConfig, *oauthError) {
+	for i := range tenant.Apps {
+		if clientID != "" && strings.EqualFold(tenant.Apps[i].ClientID, clientID) {
+			return &tenant.Apps[i], nil
+		}
+	}
+	return nil, &oauthError{http.StatusBadRequest, "unauthorized_client",
+		fmt.Sprintf("AADSTS700016: Application with identifier '%s' was not found in the directory '%s'.", clientID, tenant.ID)}
 }
 
 var errNotACertificateAssertion = errors.New("the assertion names no certificate thumbprint")

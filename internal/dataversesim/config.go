@@ -28,15 +28,25 @@ type Config struct {
 type TenantConfig struct {
 	// ID is the tenant id (a GUID) or a domain name.
 	ID string `json:"id"`
-	// Apps are app registrations that sign in with client credentials.
+	// Apps are app registrations: confidential clients that sign in with client
+	// credentials, and the clients users sign in through with a password.
 	Apps []AppConfig `json:"apps,omitempty"`
 	// Users are accounts that sign in with user name and password.
 	Users []UserAccount `json:"users,omitempty"`
 }
 
+// DefaultPublicClientID is Microsoft's sample client for Dataverse, which XRM tooling and
+// the operator (internal/dataverse.DefaultPublicClientID) use for user name and password
+// sign-in when no client ID is given. New registers it as a public client in every tenant
+// with user accounts that does not list it, as in a tenant where those tools are used.
+const DefaultPublicClientID = "51f81489-12ee-4a9e-aaae-a2591f45987d"
+
 // AppConfig is an app registration.
 type AppConfig struct {
 	ClientID string `json:"clientID"`
+	// PublicClient allows public client flows (Entra ID's setting of that name): the
+	// password grant without a client secret or assertion.
+	PublicClient bool `json:"publicClient,omitempty"`
 	// Secrets are valid client secrets.
 	Secrets []string `json:"secrets,omitempty"`
 	// CertificatesPEM are certificates whose private keys may sign client assertions.

@@ -82,13 +82,14 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, tenantID st
 			fmt.Sprintf("AADSTS90002: Tenant '%s' not found. Check to make sure you have the correct tenant ID.", tenantID)})
 		return ""
 	}
-	audience, err := audienceOf(r.PostForm.Get("scope"))
-	if err != nil {
-		writeOAuthError(w, &oauthError{http.StatusBadRequest, "invalid_scope", err.Error()})
+	grant := r.PostForm.Get("grant_type")
+	audience, oerr := audienceOf(r.PostForm.Get("scope"), grant == grantClientCredentials)
+	if oerr != nil {
+		writeOAuthError(w, oerr)
 		return ""
 	}
 	claims := accessClaims{TenantID: tenant.ID, Version: "2.0"}
-	switch r.PostForm.Get("grant_type") {
+	switch grant {
 	case grantClientCredentials:
 		app, oerr := s.authenticateApp(r, tenant, tenantID)
 		if oerr != nil {
@@ -96,13 +97,22 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, tenantID st
 			return r.PostForm.Get("client_id")
 		}
 		claims.AppID, claims.ObjectID, principal = app.ClientID, app.ClientID, app.ClientID
+		claims.AuthorizedParty = app.ClientID
 	case grantPassword:
+		app, oerr := s.authenticatePasswordClient(r, tenant, tenantID)
+		if oerr != nil {
+			writeOAuthError(w, oerr)
+			return r.PostForm.Get("username")
+		}
 		user, oerr := authenticateUser(r, tenant)
 		if oerr != nil {
 			writeOAuthError(w, oerr)
 			return r.PostForm.Get("username")
 		}
 		claims.UPN, claims.ObjectID, principal = user.UserPrincipalName, userObjectID(user.UserPrincipalName), user.UserPrincipalName
+		// A v2.0 token names its client in azp; appid is left to tokens of applications
+		// signing in as themselves, which Dataverse maps to their application user.
+		claims.AuthorizedParty = app.ClientID
 	default:
 		writeOAuthError(w, &oauthError{http.StatusBadRequest, "unsupported_grant_type",
 			"AADSTS70003: The app requested an unsupported grant type '" + r.PostForm.Get("grant_type") + "'."})

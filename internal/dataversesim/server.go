@@ -46,6 +46,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the token signing key: %w", err)
 	}
+	cfg.Tenants = withDefaultPublicClient(cfg.Tenants)
 	s := &Server{cfg: cfg, envs: map[string]*Environment{}, signer: sg, ca: ca, faults: newFaults(), now: time.Now}
 	for _, ec := range cfg.Environments {
 		if _, dup := s.envs[strings.ToLower(ec.Name)]; dup {

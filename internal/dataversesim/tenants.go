@@ -2,6 +2,7 @@ package dataversesim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -34,4 +35,18 @@ func environmentTenant(cfg Config, ec EnvironmentConfig) (string, error) {
 		return cfg.Tenants[0].ID, nil
 	}
 	return "", fmt.Errorf("tenantID is required when %d tenants are configured", len(cfg.Tenants))
+}
+
+// withDefaultPublicClient registers DefaultPublicClientID as a public client in every
+// tenant with user accounts that does not list it. It copies: the caller's config stays
+// as it was.
+func withDefaultPublicClient(tenants []TenantConfig) []TenantConfig {
+	out := slices.Clone(tenants)
+	for i, t := range out {
+		listed := slices.ContainsFunc(t.Apps, func(a AppConfig) bool { return strings.EqualFold(a.ClientID, DefaultPublicClientID) })
+		if len(t.Users) > 0 && !listed {
+			out[i].Apps = append(slices.Clip(t.Apps), AppConfig{ClientID: DefaultPublicClientID, PublicClient: true})
+		}
+	}
+	return out
 }

@@ -5,9 +5,9 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"strings"
 	"time"
 
@@ -35,7 +35,9 @@ type accessClaims struct {
 	ObjectID string `json:"oid"`
 	AppID    string `json:"appid,omitempty"`
 	UPN      string `json:"upn,omitempty"`
-	Version  string `json:"ver"`
+	// AuthorizedParty is the client the token was issued to.
+	AuthorizedParty string `json:"azp,omitempty"`
+	Version         string `json:"ver"`
 }
 
 func (s *signer) issue(c accessClaims) (string, error) {
@@ -79,17 +81,29 @@ func (s *signer) jwks() map[string]any {
 	}}}
 }
 
+// oidcScopes are the scopes MSAL adds to every request; they name no resource.
+var oidcScopes = map[string]bool{"openid": true, "profile": true, "offline_access": true, "email": true}
+
 // audienceOf turns a requested scope into the resource the token is for:
-// "https://host/org/.default" → "https://host/org".
-func audienceOf(scope string) (string, error) {
+// "https://host/org/.default" → "https://host/org". An application signing in as itself
+// (client credentials) may only ask for /.default, as in Entra ID.
+func audienceOf(scope string, appOnly bool) (string, *oauthError) {
 	for _, s := range strings.Fields(scope) {
-		for _, suffix := range []string{"/.default", "/user_impersonation"} {
-			if strings.HasSuffix(s, suffix) {
-				return strings.TrimSuffix(s, suffix), nil
-			}
+		if oidcScopes[s] {
+			continue
+		}
+		if resource, ok := strings.CutSuffix(s, "/.default"); ok {
+			return resource, nil
+		}
+		if appOnly {
+			return "", &oauthError{http.StatusBadRequest, "invalid_scope", fmt.Sprintf("AADSTS1002012: The provided value for scope %s is not valid. "+
+				"Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", s)}
+		}
+		if resource, ok := strings.CutSuffix(s, "/user_impersonation"); ok {
+			return resource, nil
 		}
 	}
-	return "", errors.New("AADSTS70011: The provided value for the input parameter 'scope' is not valid")
+	return "", &oauthError{http.StatusBadRequest, "invalid_scope", "AADSTS70011: The provided value for the input parameter 'scope' is not valid."}
 }
 
 // newID returns a random GUID in Dataverse's lower-case form.
