@@ -34,7 +34,8 @@ const DefaultPublicClientID = "51f81489-12ee-4a9e-aaae-a2591f45987d"
 // Credentials of one principal, built by the reconciler from Kubernetes Secrets. Never
 // log or print them: the package only ever shows Fingerprint.
 type Credentials struct {
-	Type               AuthType
+	Type AuthType
+	// TenantID may be empty for OAuth and Office365: see tenant.
 	TenantID, ClientID string
 	ClientSecret       string
 	// CertificatePEM and PrivateKeyPEM are the certificate chain and its unencrypted key.
@@ -99,6 +100,19 @@ func (c Credentials) clientID() string {
 	return c.ClientID
 }
 
+// tenantOrganizations is Entra ID's alias for "the tenant of this work or school account".
+const tenantOrganizations = "organizations"
+
+// tenant is the tenant to sign in to. A user name and password may come without one (the
+// CRD allows Office365 without tenantID): Entra ID then finds the user's tenant through
+// the organizations alias, the only alias it accepts for the password grant.
+func (c Credentials) tenant() string {
+	if c.TenantID == "" && c.isUser() {
+		return tenantOrganizations
+	}
+	return c.TenantID
+}
+
 // authorityHost with a trailing slash, as azidentity joins it with the tenant.
 func (c Credentials) authorityHost() string {
 	h := strings.TrimSpace(c.AuthorityHost)
@@ -152,7 +166,7 @@ func (c Credentials) validate(op string) error {
 		return newError(op, ReasonAuthenticationFailed, 0, "UnsupportedAuthenticationType",
 			"authentication type "+strings.TrimSpace(string(c.Type))+" is not supported", nil)
 	}
-	if c.TenantID == "" {
+	if c.tenant() == "" {
 		return missing("the tenant ID")
 	}
 	if c.clientID() == "" {
@@ -194,7 +208,7 @@ func newTokenCredential(c Credentials, transport policy.Transporter) (azcore.Tok
 		})
 	case AuthOAuth, AuthOffice365:
 		//nolint:staticcheck // ROPC is deprecated but is what these connection types are.
-		return azidentity.NewUsernamePasswordCredential(c.TenantID, c.clientID(), c.Username, c.Password,
+		return azidentity.NewUsernamePasswordCredential(c.tenant(), c.clientID(), c.Username, c.Password,
 			&azidentity.UsernamePasswordCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: custom})
 	}
 	return nil, newError("", ReasonAuthenticationFailed, 0, "UnsupportedAuthenticationType", "authentication type "+string(c.Type)+" is not supported", nil)

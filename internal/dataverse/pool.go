@@ -122,7 +122,7 @@ func (p *Pool) Client(environmentURL string, creds Credentials, caBundlePEM []by
 	}
 	scope := creds.scope(envURL)
 	id := tokenIdentity{
-		authority: strings.ToLower(creds.authorityHost()), tenant: strings.ToLower(creds.TenantID),
+		authority: strings.ToLower(creds.authorityHost()), tenant: strings.ToLower(creds.tenant()),
 		client: strings.ToLower(creds.clientID()), user: strings.ToLower(creds.Username),
 		resource: scope, caKey: caKey,
 	}

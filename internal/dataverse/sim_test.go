@@ -363,6 +363,31 @@ func TestSimKnowsTheDefaultPublicClient(t *testing.T) {
 	}
 }
 
+// TestSimUserWithoutTenant: a user name and password without a tenant signs in through
+// Entra ID's organizations alias, and Dataverse accepts the token of the user's tenant.
+func TestSimUserWithoutTenant(t *testing.T) {
+	f := newSim(t)
+	for _, typ := range []dataverse.AuthType{dataverse.AuthOAuth, dataverse.AuthOffice365} {
+		t.Run(string(typ), func(t *testing.T) {
+			f.srv.ResetRequests()
+			c := f.client(t, dataverse.Credentials{Type: typ, Username: simUPN, Password: simPassword, AuthorityHost: f.srv.AuthorityHost()})
+			if _, err := c.WhoAmI(context.Background()); err != nil {
+				t.Fatalf("WhoAmI: %v", err)
+			}
+			tokens := f.requests("Token")
+			if len(tokens) != 1 || tokens[0].Path != "/organizations/oauth2/v2.0/token" {
+				t.Errorf("token requests = %+v, want one to /organizations", tokens)
+			}
+		})
+	}
+	// An application has no alias to fall back on: its tenant is required.
+	_, err := f.pool.Client(f.srv.EnvironmentURL(simEnv), dataverse.Credentials{Type: dataverse.AuthClientSecret,
+		ClientID: simIntegration, ClientSecret: simIntSecret, AuthorityHost: f.srv.AuthorityHost()}, f.srv.CACertPEM())
+	if dataverse.ReasonOf(err) != dataverse.ReasonAuthenticationFailed || !strings.Contains(err.Error(), "tenant") {
+		t.Errorf("ClientSecret without a tenant: %v, want a missing tenant", err)
+	}
+}
+
 func TestSimCredentialTypes(t *testing.T) {
 	f := newSim(t)
 	appUser, _ := f.env.UserByApplicationID(simIntegration)

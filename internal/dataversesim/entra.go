@@ -30,14 +30,18 @@ func (e *oauthError) Error() string { return e.code + ": " + e.description }
 
 // handleOpenIDConfiguration serves the v2.0 metadata azidentity (MSAL) reads first.
 func (s *Server) handleOpenIDConfiguration(w http.ResponseWriter, tenantID string) {
-	if _, ok := s.tenant(tenantID); !ok {
+	issuer := s.issuer(tenantID)
+	if isTenantAlias(tenantID) {
+		// Entra ID's metadata for an alias leaves the tenant of the issuer open.
+		issuer = s.issuer("{tenantid}")
+	} else if _, ok := s.tenant(tenantID); !ok {
 		writeOAuthError(w, &oauthError{http.StatusBadRequest, "invalid_tenant",
 			fmt.Sprintf("AADSTS90002: Tenant '%s' not found.", tenantID)})
 		return
 	}
 	base := s.AuthorityHost() + tenantID
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                base + "/v2.0",
+		"issuer":                                issuer,
 		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
 		"token_endpoint":                        base + "/oauth2/v2.0/token",
 		"device_authorization_endpoint":         base + "/oauth2/v2.0/devicecode",
@@ -76,13 +80,12 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, tenantID st
 		writeOAuthError(w, &oauthError{http.StatusBadRequest, "invalid_request", "AADSTS900144: The request body must be application/x-www-form-urlencoded."})
 		return ""
 	}
-	tenant, ok := s.tenant(tenantID)
-	if !ok {
-		writeOAuthError(w, &oauthError{http.StatusBadRequest, "invalid_request",
-			fmt.Sprintf("AADSTS90002: Tenant '%s' not found. Check to make sure you have the correct tenant ID.", tenantID)})
+	grant := r.PostForm.Get("grant_type")
+	tenant, oerr := s.resolveTenant(tenantID, grant, r.PostForm)
+	if oerr != nil {
+		writeOAuthError(w, oerr)
 		return ""
 	}
-	grant := r.PostForm.Get("grant_type")
 	audience, oerr := audienceOf(r.PostForm.Get("scope"), grant == grantClientCredentials)
 	if oerr != nil {
 		writeOAuthError(w, oerr)

@@ -3,6 +3,7 @@ package dataversesim_test
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -44,6 +45,13 @@ func tokenServer(t *testing.T) (*dataversesim.Server, *http.Client) {
 // description.
 func postToken(t *testing.T, srv *dataversesim.Server, hc *http.Client, tenantID string, form url.Values) (int, string, string) {
 	t.Helper()
+	status, oauth, desc, _ := postTokenClaims(t, srv, hc, tenantID, form)
+	return status, oauth, desc
+}
+
+// postTokenClaims is postToken that also returns the access token's claims, unverified.
+func postTokenClaims(t *testing.T, srv *dataversesim.Server, hc *http.Client, tenantID string, form url.Values) (int, string, string, map[string]any) {
+	t.Helper()
 	resp, err := hc.PostForm(srv.AuthorityHost()+tenantID+"/oauth2/v2.0/token", form)
 	if err != nil {
 		t.Fatal(err)
@@ -52,9 +60,17 @@ func postToken(t *testing.T, srv *dataversesim.Server, hc *http.Client, tenantID
 	var body struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
+		AccessToken string `json:"access_token"`
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&body)
-	return resp.StatusCode, body.Error, body.Description
+	claims := map[string]any{}
+	if parts := strings.Split(body.AccessToken, "."); len(parts) == 3 {
+		payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+		if err != nil || json.Unmarshal(payload, &claims) != nil {
+			t.Fatalf("unreadable access token payload: %v", err)
+		}
+	}
+	return resp.StatusCode, body.Error, body.Description, claims
 }
 
 func TestTokenGrants(t *testing.T) {
@@ -101,6 +117,47 @@ func TestTokenGrants(t *testing.T) {
 			status, oauth, desc := postToken(t, srv, hc, tt.tenant, tt.form)
 			if status != tt.status || oauth != tt.oauth || !strings.HasPrefix(desc, tt.aadsts) {
 				t.Errorf("= %d %s %q, want %d %s %s", status, oauth, desc, tt.status, tt.oauth, tt.aadsts)
+			}
+		})
+	}
+}
+
+// TestTenantAliases: organizations resolves to the tenant of the user or the application
+// and the token names that tenant; the password grant is refused over common and consumers.
+func TestTenantAliases(t *testing.T) {
+	srv, hc := tokenServer(t)
+	resource := "https://contoso.crm.dynamics.com"
+	password := func(user string) url.Values {
+		return url.Values{"grant_type": {"password"}, "client_id": {publicApp}, "username": {user}, "password": {alicePass},
+			"scope": {resource + "/user_impersonation"}}
+	}
+	clientCredentials := url.Values{"grant_type": {"client_credentials"}, "client_id": {confApp}, "client_secret": {confSecret},
+		"scope": {resource + "/.default"}}
+	tests := []struct {
+		name, alias string
+		form        url.Values
+		status      int
+		aadsts      string
+		tid         string
+	}{
+		{"password over organizations", "organizations", password(strings.ToUpper(alice)), 200, "", tenant},
+		{"client credentials over organizations", "organizations", clientCredentials, 200, "", tenant},
+		{"unknown user over organizations", "organizations", password("nobody@contoso.com"), 400, "AADSTS50034", ""},
+		{"password over common", "common", password(alice), 400, "AADSTS9001023", ""},
+		{"password over consumers", "consumers", password(alice), 400, "AADSTS9001023", ""},
+		{"client credentials over common", "common", clientCredentials, 400, "AADSTS50059", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, oauth, desc, claims := postTokenClaims(t, srv, hc, tt.alias, tt.form)
+			if status != tt.status || !strings.HasPrefix(desc, tt.aadsts) {
+				t.Fatalf("= %d %s %q, want %d %s", status, oauth, desc, tt.status, tt.aadsts)
+			}
+			if tt.tid == "" {
+				return
+			}
+			if claims["tid"] != tt.tid || claims["iss"] != srv.AuthorityHost()+tt.tid+"/v2.0" {
+				t.Errorf("tid %v, iss %v: want the real tenant %s", claims["tid"], claims["iss"], tt.tid)
 			}
 		})
 	}

@@ -2,9 +2,67 @@ package dataversesim
 
 import (
 	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 )
+
+// Tenant aliases of Entra ID: organizations (any work or school account), common (also
+// personal Microsoft accounts), consumers (only those).
+const (
+	aliasOrganizations = "organizations"
+	aliasCommon        = "common"
+	aliasConsumers     = "consumers"
+)
+
+func isTenantAlias(id string) bool {
+	switch strings.ToLower(id) {
+	case aliasOrganizations, aliasCommon, aliasConsumers:
+		return true
+	}
+	return false
+}
+
+// resolveTenant maps the tenant segment of a token request to a tenant. organizations
+// resolves to the tenant that holds the user (password grant) or registers the
+// application (client credentials: its home tenant, the first that lists it); the token
+// then names that tenant, as Entra ID's does. The password grant is refused over common
+// and consumers, and nothing resolves them to a work tenant here.
+func (s *Server) resolveTenant(segment, grant string, form url.Values) (*TenantConfig, *oauthError) {
+	if !isTenantAlias(segment) {
+		if t, ok := s.tenant(segment); ok {
+			return t, nil
+		}
+		return nil, &oauthError{http.StatusBadRequest, "invalid_request",
+			fmt.Sprintf("AADSTS90002: Tenant '%s' not found. Check to make sure you have the correct tenant ID.", segment)}
+	}
+	alias := strings.ToLower(segment)
+	switch {
+	case grant == grantPassword && alias != aliasOrganizations:
+		return nil, &oauthError{http.StatusBadRequest, "invalid_request",
+			"AADSTS9001023: The grant type is not supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint."}
+	case grant == grantPassword:
+		username := form.Get("username")
+		for i := range s.cfg.Tenants {
+			if slices.ContainsFunc(s.cfg.Tenants[i].Users, func(u UserAccount) bool { return strings.EqualFold(u.UserPrincipalName, username) }) {
+				return &s.cfg.Tenants[i], nil
+			}
+		}
+		return nil, &oauthError{http.StatusBadRequest, "invalid_grant", "AADSTS50034: The user account does not exist in the directory."}
+	case grant == grantClientCredentials && alias == aliasOrganizations:
+		clientID := form.Get("client_id")
+		for i := range s.cfg.Tenants {
+			if _, oerr := findApp(&s.cfg.Tenants[i], clientID); oerr == nil {
+				return &s.cfg.Tenants[i], nil
+			}
+		}
+		return nil, &oauthError{http.StatusBadRequest, "unauthorized_client",
+			fmt.Sprintf("AADSTS700016: Application with identifier '%s' was not found in any directory.", clientID)}
+	}
+	return nil, &oauthError{http.StatusBadRequest, "invalid_request",
+		"AADSTS50059: No tenant-identifying information found in either the request or implied by any provided credentials."}
+}
 
 // tenant returns a configured tenant by id (case-insensitive).
 func (s *Server) tenant(id string) (*TenantConfig, bool) {
