@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -28,6 +29,10 @@ var codeReasons = map[string]Reason{
 	"privilegedenied":            ReasonPrivilegeDenied,
 	"principalprivilegedenied":   ReasonPrivilegeDenied,
 	"crmsecurityerror":           ReasonPrivilegeDenied,
+	// Another solution import or uninstall is running: the code the simulator answers
+	// (internal/dataversesim codeImportInProgress). It is not verified against a real
+	// environment, so mentionsConcurrentImport still reads the wording.
+	"0x80071151": ReasonImportInProgress,
 }
 
 // kindOf says which reasons a retry can cure.
@@ -92,15 +97,18 @@ func reasonForStatus(status int) Reason {
 	return ReasonInvalidResponse
 }
 
-// mentionsConcurrentImport recognizes Dataverse's refusal of a second solution operation
-// ("... cannot start because another solution import/uninstall is in progress ...").
-// Dataverse has several codes for it across versions; the wording is the stable part.
+// concurrentImportRE matches Dataverse's wording for a refused second solution operation:
+// "cannot start another [solution] import", "another import or uninstall of a solution
+// is in progress", "... removal of another solution at the same time". Each alternative
+// names the concurrent operation itself, so a message that merely mentions another
+// solution ("required by another solution", "depends on another solution") is not one.
+var concurrentImportRE = regexp.MustCompile(`(?i)\b(another|concurrent)\s+\[?(solution\s+)?(import|uninstall|installation|removal|deletion|upgrade)\b` +
+	`|\bof another solution at the same time\b`)
+
+// mentionsConcurrentImport recognizes that refusal by its text, for versions or paths
+// that answer it with a code not in codeReasons.
 func mentionsConcurrentImport(msg string) bool {
-	m := strings.ToLower(msg)
-	if !strings.Contains(m, "another") && !strings.Contains(m, "concurrent") && !strings.Contains(m, "same time") {
-		return false
-	}
-	return strings.Contains(m, "import") || strings.Contains(m, "install") || strings.Contains(m, "solution")
+	return concurrentImportRE.MatchString(msg)
 }
 
 func mentionsDuplicate(msg string) bool {

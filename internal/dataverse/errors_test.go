@@ -165,6 +165,41 @@ func TestClassifyResponse(t *testing.T) {
 	}
 }
 
+// TestClassifyConcurrentImport: a second solution operation is recognized by its code
+// or by wording that names the concurrent operation, never by a passing mention of
+// another solution.
+func TestClassifyConcurrentImport(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		code   string
+		msg    string
+		reason Reason
+	}{
+		{"simulator's code, neutral text", 400, "0x80071151", "Simulated failure (importsolutionasync).", ReasonImportInProgress},
+		{"simulator's answer", 400, "0x80071151", "Cannot start another solution import because there is a previous solution import or uninstall running at this moment. Please try again later.", ReasonImportInProgress},
+		{"bracketed operation", 400, "0x80040265", "Cannot start another [Import] because there is a previous [Import] running at this moment.", ReasonImportInProgress},
+		{"uninstall in progress", 500, "0x8004f00a", "Another import or uninstall of a solution is in progress.", ReasonImportInProgress},
+		{"install at the same time", 409, "", "The solution installation or removal failed due to the installation or removal of another solution at the same time.", ReasonImportInProgress},
+		{"required by another solution", 400, "0x8004f01f", "The component nav_connection cannot be deleted because it is required by another solution.", ReasonBadRequest},
+		{"depends on another solution", 400, "0x80048d19", "The import failed: the solution depends on another solution that is not installed.", ReasonBadRequest},
+		{"another solution's component", 400, "0x80048d19", "Another solution already contains this component; import it there.", ReasonBadRequest},
+		{"missing dependencies", 400, "0x80048d19", "The import of solution: X failed. Dependencies are missing: Y. Import the solutions these components depend on first.", ReasonBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"error":{"code":"` + tt.code + `","message":"` + tt.msg + `"}}`
+			e := classifyResponse("ImportSolutionAsync", tt.status, http.Header{}, []byte(body), time.Now(), redactor{})
+			if e.Reason != tt.reason {
+				t.Errorf("reason = %s, want %s", e.Reason, tt.reason)
+			}
+			if want := tt.reason == ReasonImportInProgress; IsTransient(e) != want {
+				t.Errorf("transient = %v, want %v", IsTransient(e), want)
+			}
+		})
+	}
+}
+
 func TestClassifyTransport(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -680,6 +680,9 @@ func TestSimImportFailures(t *testing.T) {
 	if dataverse.ReasonOf(err) != dataverse.ReasonImportInProgress || !dataverse.IsTransient(err) {
 		t.Fatalf("second import: %v, want transient ImportInProgress", err)
 	}
+	if !errors.As(err, &de) || de.Code != "0x80071151" {
+		t.Errorf("second import's code = %q, want the one classify.go maps", de.Code)
+	}
 	if n := len(f.requests("ImportSolutionAsync")); n != 3 {
 		t.Errorf("%d import requests, want 3: none retried", n)
 	}
