@@ -35,7 +35,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, obj *salesv1alpha1.Sal
 	}
 	err := r.cleanup(ctx, s)
 	if err == nil {
-		r.emitEvents(s)
+		r.emitEvents(s, true)
 		return ctrl.Result{}, r.releaseFinalizer(ctx, obj)
 	}
 	// Report why the object is kept, with what the person can do.

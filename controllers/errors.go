@@ -89,7 +89,24 @@ const (
 	ReasonUnmappedUsers         = "UnmappedUsers"
 	ReasonBlocked               = "Blocked"
 	ReasonRetrying              = "Retrying"
+	ReasonProfileConflict       = "ProfileConflict"
 )
+
+// fixedInKubernetes reports whether a person fixes a failure in Kubernetes (the object, a
+// Secret or a ConfigMap), where the watches see the fix at once, so the operator re-checks
+// it only at the slow safety interval. Other failures (a disabled user, a missing role or
+// privilege, submitted orders) are fixed in Dataverse, where no watch reaches, and are
+// re-checked at the resync interval. A wrong password is retried slowly too: every failed
+// sign-in counts toward Entra ID's lockout of the account.
+func fixedInKubernetes(reason string) bool {
+	switch reason {
+	case ReasonInvalidURL, ReasonSecretNotFound, ReasonSecretKeyMissing, ReasonUnsupportedAuthType,
+		ReasonAuthenticationFailed, ReasonTLSError, ReasonVersionIncompatible, ReasonPackageNotFound,
+		ReasonInvalidPackage, ReasonProfileConflict:
+		return true
+	}
+	return false
+}
 
 // credentialRef names a principal and the Secret its credentials come from, so a
 // message can say exactly what to fix.

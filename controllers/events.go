@@ -20,9 +20,19 @@ var announcedConditions = []string{
 	salesv1alpha1.ConditionRolesAssigned,
 }
 
-// emitEvents reports this pass's transitions, never a steady state: a step that became
-// True, a new failure reason, drift that was put back, and the actions taken.
-func (r *Reconciler) emitEvents(s *scope) {
+// emitEvents reports this pass's actions in Dataverse (drift put back, an import started,
+// a disconnect) and, when its status was written (or needed no write), its transitions:
+// a step that became True and a new failure reason. Never a steady state. Transitions of
+// a pass whose status write failed are left to the pass that retries it.
+func (r *Reconciler) emitEvents(s *scope, statusWritten bool) {
+	r.emitActions(s)
+	if statusWritten {
+		r.emitTransitions(s)
+	}
+}
+
+// emitTransitions reports steps that became True and a new failure reason.
+func (r *Reconciler) emitTransitions(s *scope) {
 	obj := s.obj
 	for _, t := range announcedConditions {
 		now := meta.FindStatusCondition(obj.Status.Conditions, t)
@@ -33,17 +43,6 @@ func (r *Reconciler) emitEvents(s *scope) {
 			continue
 		}
 		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, t, "Reconcile", "%s", now.Message)
-	}
-	// One DriftCorrected event per kind of repair: client-go folds events with the same
-	// reason, action and object version into a series that keeps only the first note, so
-	// repairs of another kind in a later pass would otherwise never be seen.
-	corrected := s.driftCorrected()
-	for _, action := range slices.Sorted(maps.Keys(corrected)) {
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, "DriftCorrected", action,
-			"put back what was changed outside the operator: %s", strings.Join(corrected[action], "; "))
-	}
-	for _, e := range s.events {
-		r.Recorder.Eventf(obj, nil, e.eventType, e.reason, e.action, "%s", e.message)
 	}
 	if pe := s.failure; pe != nil && isNewFailure(s.before, pe) {
 		note := pe.message
@@ -67,4 +66,19 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// emitActions reports what this pass changed in Dataverse.
+func (r *Reconciler) emitActions(s *scope) {
+	// One DriftCorrected event per kind of repair: client-go folds events with the same
+	// reason, action and object version into a series that keeps only the first note, so
+	// repairs of another kind in a later pass would otherwise never be seen.
+	corrected := s.driftCorrected()
+	for _, action := range slices.Sorted(maps.Keys(corrected)) {
+		r.Recorder.Eventf(s.obj, nil, corev1.EventTypeNormal, "DriftCorrected", action,
+			"put back what was changed outside the operator: %s", strings.Join(corrected[action], "; "))
+	}
+	for _, e := range s.events {
+		r.Recorder.Eventf(s.obj, nil, e.eventType, e.reason, e.action, "%s", e.message)
+	}
 }

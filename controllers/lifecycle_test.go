@@ -163,6 +163,10 @@ func TestDisableDisconnectsOnly(t *testing.T) {
 		t.Error("a disabled connection is Current")
 	}
 	waitForEvent(t, f.ns, "contoso", "Disconnected")
+	profile := &corev1.ConfigMap{}
+	if err := k8s.Get(context.Background(), keyOf(f.ns, "profile"), profile); err != nil || profile.Data["enabled"] != "false" {
+		t.Errorf("the connection profile does not say the connection is off: %v %v", err, profile.Data["enabled"])
+	}
 
 	f.update("contoso", func(spec *salesv1alpha1.SalesConnectionSpec) { spec.Enabled = ptr.To(true) })
 	waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReady, metav1.ConditionTrue, controllers.ReasonReady)

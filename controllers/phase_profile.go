@@ -21,16 +21,18 @@ type tableMapping struct {
 	table, entity, direction string
 }
 
-// defaultTableMappings are what "Use Default Synchronization Setup" configures.
+// defaultTableMappings are what "Use Default Synchronization Setup" configures
+// (Business Central's CDSSetupDefaults and CRMSetupDefaults). Payment terms, shipment
+// methods and shipping agents map to option sets of the account, not to tables.
 var defaultTableMappings = []tableMapping{
 	{"Salesperson/Purchaser", "systemuser", "FromIntegrationTable"},
 	{"Customer", "account", "Bidirectional"},
 	{"Vendor", "account", "Bidirectional"},
 	{"Contact", "contact", "Bidirectional"},
 	{"Currency", "transactioncurrency", "ToIntegrationTable"},
-	{"Payment Terms", "paymentterms", "FromIntegrationTable"},
-	{"Shipment Method", "shipmentmethod", "FromIntegrationTable"},
-	{"Shipping Agent", "shippingagent", "FromIntegrationTable"},
+	{"Payment Terms", "account.paymenttermscode (option set)", "FromIntegrationTable"},
+	{"Shipment Method", "account.address1_freighttermscode (option set)", "FromIntegrationTable"},
+	{"Shipping Agent", "account.address1_shippingmethodcode (option set)", "FromIntegrationTable"},
 	{"Unit Group", "uomschedule", "ToIntegrationTable"},
 	{"Item Unit of Measure", "uom", "ToIntegrationTable"},
 	{"Resource Unit of Measure", "uom", "ToIntegrationTable"},
@@ -43,7 +45,9 @@ var defaultTableMappings = []tableMapping{
 	{"Opportunity", "opportunity", "Bidirectional"},
 }
 
-var salesOrderMapping = tableMapping{"Sales Order", "salesorder", "FromIntegrationTable"}
+// salesOrderMapping is added with sales order integration: Business Central sends the
+// status of orders it created from Dynamics 365 Sales back to their salesorder.
+var salesOrderMapping = tableMapping{"Sales Header (Order)", "salesorder", "ToIntegrationTable"}
 
 // reconcileProfile writes the connection profile ConfigMap that Business Central-side
 // tooling reads. It holds placeholders, never secrets, and is owned by the
@@ -71,7 +75,7 @@ func (r *Reconciler) reconcileProfile(ctx context.Context, s *scope) error {
 		return fmt.Errorf("reading the connection profile ConfigMap %s: %w", key, err)
 	}
 	if !metav1.IsControlledBy(cm, s.obj) {
-		return stalled("", "ProfileConflict",
+		return stalled("", ReasonProfileConflict,
 			"ConfigMap %s exists and is not owned by this SalesConnection: choose another spec.writeConnectionProfileTo or delete it", key)
 	}
 	if equality.Semantic.DeepEqual(cm.Data, data) {

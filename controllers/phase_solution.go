@@ -155,7 +155,7 @@ func (r *Reconciler) pollImport(ctx context.Context, s *scope, rec *importRecord
 	if dataverse.IsNotFound(err) {
 		// Dataverse deletes finished async operations after a while: the installed
 		// version tells the outcome.
-		return r.finishImport(ctx, s, rec, true, "")
+		return r.finishImport(ctx, s, rec, importOutcomeUnknown, "")
 	}
 	if err != nil {
 		return fromDataverse(cond, "checking the solution import", s.adminRef(), err)
@@ -165,7 +165,7 @@ func (r *Reconciler) pollImport(ctx context.Context, s *scope, rec *importRecord
 		return nil
 	}
 	if op.Succeeded() {
-		return r.finishImport(ctx, s, rec, true, "")
+		return r.finishImport(ctx, s, rec, importSucceeded, "")
 	}
 	message := op.FriendlyMessage
 	if message == "" {
@@ -174,18 +174,29 @@ func (r *Reconciler) pollImport(ctx context.Context, s *scope, rec *importRecord
 	if result, err := s.admin.GetImportResult(ctx, rec.ImportJobKey); err == nil && len(result.ErrorMessages) > 0 {
 		message = strings.Join(result.ErrorMessages, "; ")
 	}
-	return r.finishImport(ctx, s, rec, false, message)
+	return r.finishImport(ctx, s, rec, importFailed, message)
 }
 
+// importOutcome is what Dataverse says of a finished import.
+type importOutcome int
+
+const (
+	importSucceeded importOutcome = iota
+	importFailed
+	// importOutcomeUnknown: the async operation is gone, so only the installed version
+	// tells.
+	importOutcomeUnknown
+)
+
 // finishImport clears or marks the import record and sets the condition.
-func (r *Reconciler) finishImport(ctx context.Context, s *scope, rec *importRecord, succeeded bool, message string) error {
+func (r *Reconciler) finishImport(ctx context.Context, s *scope, rec *importRecord, outcome importOutcome, message string) error {
 	const cond = salesv1alpha1.ConditionSolutionImported
 	installed, err := s.admin.GetSolution(ctx, rec.UniqueName)
 	if err != nil {
 		return fromDataverse(cond, "reading the installed solutions", s.adminRef(), err)
 	}
 	version, _ := solution.ParseVersion(rec.Version)
-	if succeeded && upToDate(installed, version) {
+	if outcome != importFailed && upToDate(installed, version) {
 		if err := r.setImportRecord(ctx, s, nil); err != nil {
 			return err
 		}
@@ -194,8 +205,24 @@ func (r *Reconciler) finishImport(ctx context.Context, s *scope, rec *importReco
 		setTrue(s.obj, cond, ReasonImported, fmt.Sprintf("%s %s is installed", installed.UniqueName, installed.Version))
 		return nil
 	}
-	if succeeded { // the operation is gone and the solution is not there: import again
-		return r.setImportRecord(ctx, s, nil)
+	if outcome == importOutcomeUnknown {
+		// Nothing tells why the import left no solution behind: start it again, in the
+		// next pass, which reads the package afresh.
+		if err := r.setImportRecord(ctx, s, nil); err != nil {
+			return err
+		}
+		msg := fmt.Sprintf("the import of %s %s left no record and the solution is not installed; importing it again", rec.UniqueName, rec.Version)
+		setFalse(s.obj, cond, ReasonImportInProgress, msg)
+		s.inProgress = retrying(cond, ReasonImportInProgress, "%s", msg)
+		s.requeueAfter = r.ImportPollInterval
+		return nil
+	}
+	if outcome == importSucceeded {
+		have := "nothing"
+		if installed != nil {
+			have = installed.Version
+		}
+		message = fmt.Sprintf("Dataverse reported success, but %s is installed", have)
 	}
 	rec.Failed = true
 	rec.Reason = ReasonImportFailed

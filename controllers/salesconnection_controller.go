@@ -34,8 +34,9 @@ type Reconciler struct {
 	FederatedTokenFile string
 	// ImportPollInterval is how often a running solution import is checked.
 	ImportPollInterval time.Duration
-	// StalledRetryInterval is the slow safety requeue of a Stalled object; watches on the
-	// object and its Secrets bring it back sooner.
+	// StalledRetryInterval is the slow safety requeue of an object Stalled on something a
+	// person fixes in Kubernetes; watches on the object and its Secrets bring it back
+	// sooner. Failures fixed in Dataverse are re-checked at the resync interval.
 	StalledRetryInterval time.Duration
 }
 
@@ -102,7 +103,11 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
 		return err
 	}
 	if !s.obj.Spec.IsEnabled() {
-		return r.reconcileDisabled(ctx, s)
+		if err := r.reconcileDisabled(ctx, s); err != nil {
+			return err
+		}
+		// Business Central-side tooling reads from the profile that the connection is off.
+		return r.reconcileProfile(ctx, s)
 	}
 	phases := []phase{
 		r.reconcileConnection,
@@ -164,8 +169,7 @@ func (r *Reconciler) reconcileClients(ctx context.Context, s *scope) error {
 		return err
 	}
 	if s.integration, err = r.Dataverse.Client(s.envURL, creds, ca); err != nil {
-		return stalled(salesv1alpha1.ConditionConnectionVerified, ReasonAuthenticationFailed,
-			"the integration user's credentials are unusable: %v", err)
+		return clientSetupFailure(s, "the integration user's", err)
 	}
 	if s.obj.Spec.Administrator == nil {
 		return nil
@@ -175,10 +179,20 @@ func (r *Reconciler) reconcileClients(ctx context.Context, s *scope) error {
 		return err
 	}
 	if s.admin, err = r.Dataverse.Client(s.envURL, adminCreds, ca); err != nil {
-		return stalled(salesv1alpha1.ConditionConnectionVerified, ReasonAuthenticationFailed,
-			"the administrator's credentials are unusable: %v", err)
+		return clientSetupFailure(s, "the administrator's", err)
 	}
 	return nil
+}
+
+// clientSetupFailure explains why a Dataverse client could not be built: an unusable CA
+// bundle, or credentials that cannot work (whose credentials: whose).
+func clientSetupFailure(s *scope, whose string, err error) error {
+	if dataverse.ReasonOf(err) == dataverse.ReasonTLSError {
+		ref := s.obj.Spec.TLS.CASecretRef
+		return stalled(salesv1alpha1.ConditionConnectionVerified, ReasonTLSError,
+			"key %q of Secret %s/%s (spec.tls.caSecretRef) holds no PEM certificate: put the CA certificate there", ref.Key, s.obj.Namespace, ref.Name)
+	}
+	return stalled(salesv1alpha1.ConditionConnectionVerified, ReasonAuthenticationFailed, "%s credentials are unusable: %v", whose, err)
 }
 
 // result turns the outcome of a pass into when to come back. Transient failures return
@@ -191,8 +205,10 @@ func (r *Reconciler) result(s *scope, err error) (ctrl.Result, error) {
 		return ctrl.Result{RequeueAfter: s.requeueAfter}, nil
 	case err == nil:
 		return ctrl.Result{RequeueAfter: jitter(s.obj.Spec.Resync())}, nil
-	case errors.As(err, &pe) && pe.terminal:
+	case errors.As(err, &pe) && pe.terminal && fixedInKubernetes(pe.reason):
 		return ctrl.Result{RequeueAfter: jitter(r.StalledRetryInterval)}, nil
+	case errors.As(err, &pe) && pe.terminal:
+		return ctrl.Result{RequeueAfter: jitter(min(s.obj.Spec.Resync(), r.StalledRetryInterval))}, nil
 	}
 	if wait := r.retryAfter(s, err); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil

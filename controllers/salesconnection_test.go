@@ -77,7 +77,7 @@ func TestConnectsEndToEnd(t *testing.T) {
 	if !metav1.IsControlledBy(cm, sc) {
 		t.Error("the profile ConfigMap is not owned by the SalesConnection")
 	}
-	if !strings.Contains(cm.Data["connectionString"], "ClientSecret={CLIENTSECRET}") || !strings.Contains(cm.Data["tableMappings"], "Sales Order\tsalesorder") {
+	if !strings.Contains(cm.Data["connectionString"], "ClientSecret={CLIENTSECRET}") || !strings.Contains(cm.Data["tableMappings"], "Sales Header (Order)\tsalesorder\tToIntegrationTable") {
 		t.Errorf("profile = %v", cm.Data)
 	}
 	for k, v := range cm.Data {

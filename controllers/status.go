@@ -44,13 +44,18 @@ func removeCondition(obj *salesv1alpha1.SalesConnection, conditionType string) {
 	meta.RemoveStatusCondition(&obj.Status.Conditions, conditionType)
 }
 
-// setFailure records a failed step on its condition and marks the steps after it, which
-// did not run, as Unknown: their last result may no longer hold.
+// setFailure records a failed step on its condition. After a failure that needs a person,
+// the steps after it, which did not run, are marked Unknown: their last result may no
+// longer hold. A passing fault (a network blip, throttling) leaves them as they were, so
+// the retry that succeeds does not announce them all again.
 func setFailure(obj *salesv1alpha1.SalesConnection, pe *phaseError) {
 	if pe.condition == "" {
 		return
 	}
 	setFalse(obj, pe.condition, pe.reason, pe.message)
+	if !pe.terminal {
+		return
+	}
 	after := false
 	for _, c := range stepConditions {
 		if c == pe.condition {

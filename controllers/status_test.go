@@ -96,6 +96,23 @@ func TestSetFailureMarksLaterStepsUnknown(t *testing.T) {
 	if meta.FindStatusCondition(obj.Status.Conditions, salesv1alpha1.ConditionBusinessCentralLinked) != nil {
 		t.Error("a condition that was never set must not appear")
 	}
+	if c := meta.FindStatusCondition(obj.Status.Conditions, salesv1alpha1.ConditionRolesAssigned); c.Reason != ReasonBlocked {
+		t.Errorf("a step that did not run has reason %s, want %s", c.Reason, ReasonBlocked)
+	}
+}
+
+func TestSetFailureLeavesLaterStepsAloneOnATransientFault(t *testing.T) {
+	obj := &salesv1alpha1.SalesConnection{}
+	setTrue(obj, salesv1alpha1.ConditionConnectionVerified, ReasonVerified, "ok")
+	setTrue(obj, salesv1alpha1.ConditionSolutionImported, ReasonImported, "ok")
+	setFailure(obj, retrying(salesv1alpha1.ConditionConnectionVerified, ReasonUnreachable, "down"))
+
+	if c := meta.FindStatusCondition(obj.Status.Conditions, salesv1alpha1.ConditionConnectionVerified); c.Status != "False" || c.Reason != ReasonUnreachable {
+		t.Errorf("the failed step = %+v", c)
+	}
+	if c := meta.FindStatusCondition(obj.Status.Conditions, salesv1alpha1.ConditionSolutionImported); c.Status != "True" {
+		t.Errorf("a later step after a network blip = %+v, want it left True", c)
+	}
 }
 
 func TestCheckVersion(t *testing.T) {
@@ -172,7 +189,7 @@ func TestConnectionStringHasPlaceholdersOnly(t *testing.T) {
 
 func TestTableMappingsAddSalesOrdersOnlyWhenEnabled(t *testing.T) {
 	without, with := tableMappings(false), tableMappings(true)
-	if strings.Contains(without, "salesorder") || !strings.Contains(with, "Sales Order\tsalesorder") {
+	if strings.Contains(without, "salesorder") || !strings.Contains(with, "Sales Header (Order)\tsalesorder\tToIntegrationTable") {
 		t.Errorf("sales order mapping must follow the sales order integration:\n%s", with)
 	}
 	if !strings.Contains(without, "Customer\taccount\tBidirectional") {

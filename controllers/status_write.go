@@ -19,7 +19,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, s *scope) error {
 		s.obj.Status.LastHandledRequestedAt = requested
 	}
 	err := r.patchStatus(ctx, s)
-	r.emitEvents(s)
+	r.emitEvents(s, err == nil)
 	return err
 }
 
