@@ -126,7 +126,9 @@ func (c *Client) attempt(ctx context.Context, req *request, body []byte, red red
 	if e, ok := asError(err); !ok || e.StatusCode != http.StatusUnauthorized {
 		return resp, sent, err
 	}
-	c.tokens.invalidate(token)
+	if err := c.tokens.invalidate(ctx, req.op, token); err != nil {
+		return nil, false, err
+	}
 	if token, err = c.tokens.get(ctx, req.op); err != nil {
 		return nil, false, err
 	}

@@ -81,13 +81,20 @@ func (ts *tokenSource) get(ctx context.Context, op string) (string, error) {
 }
 
 // invalidate drops token if it is still the cached one, together with the azidentity
-// credential, which caches tokens of its own: the next get signs in afresh.
-func (ts *tokenSource) invalidate(token string) {
-	ts.lock <- struct{}{}
+// credential, which caches tokens of its own: the next get signs in afresh. It waits
+// for a sign-in in progress only as long as ctx allows; giving up leaves the cache as
+// it is, which is safe: the caller stops, and the next 401 invalidates again.
+func (ts *tokenSource) invalidate(ctx context.Context, op, token string) error {
+	select {
+	case ts.lock <- struct{}{}:
+	case <-ctx.Done():
+		return classifyTransport(op, ctx.Err(), ts.red)
+	}
 	defer func() { <-ts.lock }()
 	if ts.token == token {
 		ts.token, ts.cred, ts.refreshAt = "", nil, time.Time{}
 	}
+	return nil
 }
 
 // refreshTime is shortly before expiry: five minutes, or a fifth of the lifetime of a
