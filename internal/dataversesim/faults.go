@@ -2,6 +2,7 @@ package dataversesim
 
 import (
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,23 @@ type injected struct {
 	code, message string
 }
 
+// defaultRetryAfter is the Retry-After of an injected 429 when ThrottleAfter set none:
+// Dataverse never answers 429 without one.
+const defaultRetryAfter = time.Second
+
+const (
+	codeRequestsExceeded = "0x80072322"
+	msgRequestsExceeded  = "Number of requests exceeded the limit of 6000 over time window of 300 seconds."
+)
+
+// throttled is a 429 as Dataverse's service protection limits answer it.
+func throttled(code string) *injected {
+	if code == "" {
+		code = codeRequestsExceeded
+	}
+	return &injected{status: http.StatusTooManyRequests, code: code, message: msgRequestsExceeded}
+}
+
 type throttleWindow struct {
 	start time.Time
 	count int
@@ -45,17 +63,22 @@ func (f *faults) SetLatency(d time.Duration) {
 }
 
 // FailNext makes the next n requests of an operation (as named in the request log) fail
-// with status and a Dataverse error code.
+// with status and a Dataverse error code. A 429 carries Retry-After and, when code is
+// empty, the service protection code for requests.
 func (f *faults) FailNext(operation string, status int, code string, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	inj := injected{status: status, code: code, message: "Simulated failure (" + strings.ToLower(operation) + ")."}
+	if status == http.StatusTooManyRequests {
+		inj = *throttled(code)
+	}
 	for i := 0; i < n; i++ {
-		f.failNext[operation] = append(f.failNext[operation], injected{status: status, code: code,
-			message: "Simulated failure (" + strings.ToLower(operation) + ")."})
+		f.failNext[operation] = append(f.failNext[operation], inj)
 	}
 }
 
-// SetErrorRate makes a random fraction of requests fail with status (0 turns it off).
+// SetErrorRate makes a random fraction of requests fail with status (0 turns it off); a
+// 429 comes with Retry-After.
 func (f *faults) SetErrorRate(status int, fraction float64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -100,12 +123,16 @@ func (f *faults) inject(operation, principal string, now time.Time) (*injected, 
 	defer f.mu.Unlock()
 	if q := f.failNext[operation]; len(q) > 0 {
 		f.failNext[operation] = q[1:]
-		return &q[0], 0
+		return &q[0], f.retryAfterLocked(q[0].status)
 	}
 	for status, fraction := range f.errorRate {
-		if rand.Float64() < fraction {
-			return &injected{status: status, code: "0x80040216", message: "An unexpected error occurred (simulated)."}, 0
+		if rand.Float64() >= fraction {
+			continue
 		}
+		if status == http.StatusTooManyRequests {
+			return throttled(""), f.retryAfterLocked(status)
+		}
+		return &injected{status: status, code: "0x80040216", message: "An unexpected error occurred (simulated)."}, 0
 	}
 	if f.throttleLimit > 0 {
 		w := f.windows[principal]
@@ -119,8 +146,20 @@ func (f *faults) inject(operation, principal string, now time.Time) (*injected, 
 			if rest := f.throttleWindow - now.Sub(w.start); rest < wait || wait <= 0 {
 				wait = rest
 			}
-			return &injected{status: 429, code: "0x80072322", message: "Number of requests exceeded the limit of 6000 over time window of 300 seconds."}, wait
+			return throttled(""), wait
 		}
 	}
 	return nil, 0
+}
+
+// retryAfterLocked is the Retry-After of an injected failure: ThrottleAfter's, or
+// defaultRetryAfter, for a 429; none otherwise.
+func (f *faults) retryAfterLocked(status int) time.Duration {
+	if status != http.StatusTooManyRequests {
+		return 0
+	}
+	if f.throttleRetryAfter > 0 {
+		return f.throttleRetryAfter
+	}
+	return defaultRetryAfter
 }
