@@ -705,3 +705,37 @@ func TestSimImportFailures(t *testing.T) {
 		t.Errorf("GetImportResult = %+v, %v", res, err)
 	}
 }
+
+// TestSimImportMissingDependency: a package whose dependency is not installed fails as
+// an import job, not as a refused request, and the result names what is missing.
+func TestSimImportMissingDependency(t *testing.T) {
+	f := newSim(t)
+	ctx := context.Background()
+	admin := f.client(t, f.adminCreds())
+	const base = "bcbi_CdsBaseIntegration"
+	pkg, err := solution.Build(solution.Package{UniqueName: dataversesim.IntegrationSolutionName,
+		FriendlyName: "Dynamics 365 Business Central", Version: "25.0.1.0", Managed: true, Dependencies: []string{base}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, op := importAndWait(t, ctx, admin, pkg)
+	if !op.Failed() || op.StatusCode != dataverse.AsyncStatusFailed {
+		t.Fatalf("import = %+v, want failed", op)
+	}
+	res, err := admin.GetImportResult(ctx, h.ImportJobKey)
+	if err != nil || res.Succeeded || len(res.ErrorMessages) == 0 ||
+		!strings.Contains(res.ErrorMessages[0], "Dependencies are missing") || !strings.Contains(res.ErrorMessages[0], base) {
+		t.Fatalf("GetImportResult = %+v, %v; want the missing %s named", res, err, base)
+	}
+	if _, installed := f.env.Solution(dataversesim.IntegrationSolutionName); installed {
+		t.Error("the solution was installed without its dependency")
+	}
+
+	// With the dependency in place the same package imports.
+	if err := f.env.InstallSolution(base, "1.0.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, op := importAndWait(t, ctx, admin, pkg); !op.Succeeded() {
+		t.Errorf("import with the dependency = %+v", op)
+	}
+}
