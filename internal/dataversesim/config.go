@@ -22,6 +22,13 @@ type Config struct {
 	Environments []EnvironmentConfig `json:"environments"`
 	// TokenLifetime of issued access tokens (default 1h).
 	TokenLifetime Duration `json:"tokenLifetime,omitempty"`
+	// PublicHost is the host name or IP address, optionally with :port, that clients
+	// reach the simulator at. URLs, token audiences and issuers use it and the serving
+	// certificate names it. Default: the listen address, or localhost when that is
+	// 0.0.0.0 or [::].
+	PublicHost string `json:"publicHost,omitempty"`
+	// TokenEndpointOutage starts the token endpoint answering 503.
+	TokenEndpointOutage bool `json:"tokenEndpointOutage,omitempty"`
 }
 
 // TenantConfig is an Entra ID tenant.
@@ -94,6 +101,45 @@ type EnvironmentConfig struct {
 	ImportDuration Duration `json:"importDuration,omitempty"`
 	// Latency is added to every Web API request.
 	Latency Duration `json:"latency,omitempty"`
+	// Faults are the other fault knobs, set at start.
+	Faults FaultConfig `json:"faults,omitempty"`
+}
+
+// FaultConfig sets an environment's fault knobs at start; Environment.Faults and
+// FailImports change them while serving.
+type FaultConfig struct {
+	// ErrorRates maps an HTTP status to the fraction of Web API requests that fail with
+	// it, e.g. {503: 0.05}.
+	ErrorRates map[int]float64 `json:"errorRates,omitempty"`
+	// Throttle answers 429 with Retry-After once a principal has sent more requests in a
+	// window than allowed, like Dataverse's service protection limits.
+	Throttle *ThrottleConfig `json:"throttle,omitempty"`
+	// FailImports makes every solution import job fail with this message.
+	FailImports string `json:"failImports,omitempty"`
+}
+
+// ThrottleConfig is a service protection limit: Requests per principal per Window.
+type ThrottleConfig struct {
+	Requests int      `json:"requests"`
+	Window   Duration `json:"window"`
+	// RetryAfter is the longest Retry-After answered (default: the rest of the window).
+	RetryAfter Duration `json:"retryAfter,omitempty"`
+}
+
+// validate refuses knobs that would silently do nothing.
+func (f FaultConfig) validate() error {
+	for status, fraction := range f.ErrorRates {
+		if status < 400 || status > 599 {
+			return fmt.Errorf("error rate for status %d: only 4xx and 5xx can be injected", status)
+		}
+		if fraction < 0 || fraction > 1 {
+			return fmt.Errorf("error rate for status %d is %v, not between 0 and 1", status, fraction)
+		}
+	}
+	if t := f.Throttle; t != nil && (t.Requests <= 0 || t.Window.Duration <= 0) {
+		return fmt.Errorf("throttle needs requests > 0 and a window > 0, got %d per %v", t.Requests, t.Window.Duration)
+	}
+	return nil
 }
 
 // BusinessUnitConfig is a business unit.

@@ -87,7 +87,17 @@ func newEnvironment(cfg EnvironmentConfig) (*Environment, error) {
 		solutions: map[string]*Solution{}, asyncOps: map[string]*asyncOperation{}, navConnections: map[string]*NavConnection{},
 		sopEnabled: cfg.SOPIntegration, importDuration: cfg.ImportDuration.Duration, faults: newFaults(),
 	}
+	if err := cfg.Faults.validate(); err != nil {
+		return nil, err
+	}
 	e.faults.latency = cfg.Latency.Duration
+	for status, fraction := range cfg.Faults.ErrorRates {
+		e.faults.SetErrorRate(status, fraction)
+	}
+	if t := cfg.Faults.Throttle; t != nil {
+		e.faults.ThrottleAfter(t.Requests, t.Window.Duration, t.RetryAfter.Duration)
+	}
+	e.failImports = cfg.Faults.FailImports
 	if e.version == "" {
 		e.version = "9.2.24101.140"
 	}

@@ -11,11 +11,12 @@ import (
 	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
 )
 
-// answer is one Web API response: status, Dataverse error code and headers.
+// answer is one Web API response: status, Dataverse error code, headers and body.
 type answer struct {
 	status int
 	code   string
 	header http.Header
+	body   []byte
 }
 
 func send(t *testing.T, srv *dataversesim.Server, hc *http.Client, tok, method, path, body string) answer {
@@ -36,7 +37,7 @@ func send(t *testing.T, srv *dataversesim.Server, hc *http.Client, tok, method, 
 		Error struct{ Code string } `json:"error"`
 	}
 	_ = json.Unmarshal(data, &e)
-	return answer{resp.StatusCode, e.Error.Code, resp.Header}
+	return answer{resp.StatusCode, e.Error.Code, resp.Header, data}
 }
 
 func TestLatency(t *testing.T) {

@@ -48,6 +48,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.Tenants = withDefaultPublicClient(cfg.Tenants)
 	s := &Server{cfg: cfg, envs: map[string]*Environment{}, signer: sg, ca: ca, faults: newFaults(), now: time.Now}
+	s.faults.TokenEndpointOutage(cfg.TokenEndpointOutage)
 	for _, ec := range cfg.Environments {
 		if _, dup := s.envs[strings.ToLower(ec.Name)]; dup {
 			return nil, fmt.Errorf("environment %q is defined twice", ec.Name)
@@ -66,19 +67,30 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Start serves HTTPS on addr (host:port; port 0 picks a free one).
+// Start serves HTTPS on addr (host:port; port 0 picks a free one). URLs, token audiences
+// and issuers use Config.PublicHost, or the listen address.
 func (s *Server) Start(addr string) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
+	base, certHosts, err := publicBase(l.Addr(), s.cfg.PublicHost)
+	if err != nil {
+		_ = l.Close()
+		return err
+	}
+	cert, err := s.ca.serving(certHosts...)
+	if err != nil {
+		_ = l.Close()
+		return fmt.Errorf("issuing the serving certificate: %w", err)
+	}
 	s.mu.Lock()
 	s.listener = l
-	s.baseURL = "https://" + l.Addr().String()
+	s.baseURL = base
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{s.ca.cert}, MinVersion: tls.VersionTLS12},
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		// Handshake failures from clients that do not trust the CA are expected (tests of
 		// TLSError); they are answered, not logged.
 		ErrorLog: log.New(io.Discard, "", 0),
@@ -87,6 +99,37 @@ func (s *Server) Start(addr string) error {
 	s.mu.Unlock()
 	go func() { _ = srv.ServeTLS(l, "", "") }()
 	return nil
+}
+
+// publicBase is the base URL clients use, https://host:port, and the hosts the serving
+// certificate must name. The port is the listener's unless publicHost gives one (a port
+// forward or a load balancer in front).
+func publicBase(listen net.Addr, publicHost string) (string, []string, error) {
+	listenHost, port, err := net.SplitHostPort(listen.String())
+	if err != nil {
+		return "", nil, err
+	}
+	var certHosts []string
+	if ip := net.ParseIP(listenHost); ip == nil || !ip.IsUnspecified() {
+		certHosts = append(certHosts, listenHost)
+	}
+	host := listenHost
+	switch {
+	case publicHost != "":
+		if strings.ContainsAny(publicHost, "/?#@ ") {
+			return "", nil, fmt.Errorf("public host %q must be a host name or IP address, optionally with :port", publicHost)
+		}
+		host = publicHost
+		if h, p, err := net.SplitHostPort(publicHost); err == nil {
+			host, port = h, p
+		}
+		host = strings.Trim(host, "[]")
+		certHosts = append(certHosts, host)
+	case len(certHosts) == 0:
+		// Listening on every address: loopback is the one name sure to reach it.
+		host = "localhost"
+	}
+	return "https://" + net.JoinHostPort(host, port), certHosts, nil
 }
 
 // Close stops serving.
@@ -119,7 +162,8 @@ func NewTestServer(t testing.TB, cfg Config) *Server {
 	return s
 }
 
-// URL is the simulator's base URL, https://127.0.0.1:PORT.
+// URL is the simulator's base URL, https://PUBLIC-HOST:PORT (https://127.0.0.1:PORT by
+// default in tests).
 func (s *Server) URL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -132,7 +176,7 @@ func (s *Server) AuthorityHost() string { return s.URL() + "/" }
 // issuer is the iss claim of the tokens a tenant issues (Entra ID's v2.0 form).
 func (s *Server) issuer(tenantID string) string { return s.AuthorityHost() + tenantID + "/v2.0" }
 
-// EnvironmentURL is the URL of an environment: https://127.0.0.1:PORT/<name>.
+// EnvironmentURL is the URL of an environment: URL()/<name>.
 func (s *Server) EnvironmentURL(name string) string { return s.URL() + "/" + name }
 
 // Environment returns an environment by name.
