@@ -169,18 +169,35 @@ func TestUnreachableIsRetried(t *testing.T) {
 }
 
 func TestThrottlingWaitsForRetryAfter(t *testing.T) {
-	f := newFixture(t)
+	// Two SalesConnections on one environment, signing in as two different users.
+	const secondAppID, secondSecret = "33333333-3333-3333-3333-333333333333", "second-integration-secret"
+	f := newFixture(t, func(cfg *dataversesim.Config) {
+		cfg.Tenants[0].Apps = append(cfg.Tenants[0].Apps, dataversesim.AppConfig{ClientID: secondAppID, Secrets: []string{secondSecret}})
+		cfg.Environments[0].SystemUsers = append(cfg.Environments[0].SystemUsers, dataversesim.SystemUserConfig{
+			FullName: "Second integration", InternalEmailAddress: "svc-bc2@contoso.com", ApplicationID: secondAppID, Roles: []string{"Basic User"}})
+	})
 	f.standardSecrets()
-	const retryAfter = 2 * time.Second
+	f.secret("integration2", map[string]string{"clientID": secondAppID, "clientSecret": secondSecret})
+	const retryAfter = 3 * time.Second
+	// inFlight covers requests already on the wire when a 429 was answered.
+	const inFlight = 250 * time.Millisecond
 	f.sim.env.Faults().ThrottleAfter(3, time.Hour, retryAfter)
 	f.create("contoso", f.connectionOnlySpec())
 	waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, controllers.ReasonThrottled)
-	time.Sleep(3 * retryAfter)
+	// The second user has sent nothing, so the simulator would serve it: only the
+	// operator's memory of the environment's Retry-After holds it back.
+	time.Sleep(2 * inFlight)
+	second := f.connectionOnlySpec()
+	second.Authentication.SecretRef.Name = "integration2"
+	f.create("fabrikam", second)
+	time.Sleep(2 * retryAfter)
 	f.sim.env.Faults().ThrottleAfter(0, 0, 0)
 	waitReady(t, f.ns, "contoso")
+	waitReady(t, f.ns, "fabrikam")
 
-	// After each 429, that principal sent nothing to the environment until Retry-After
-	// had passed.
+	// After each 429, nobody sent anything to the environment until Retry-After had
+	// passed: Dataverse's answer holds for every connection to it, not only the one
+	// that was throttled.
 	reqs := f.sim.srv.Requests()
 	throttled := 0
 	for i, r := range reqs {
@@ -189,8 +206,8 @@ func TestThrottlingWaitsForRetryAfter(t *testing.T) {
 		}
 		throttled++
 		for _, next := range reqs[i+1:] {
-			if next.Environment == r.Environment && next.Principal == r.Principal && next.Time.Before(r.Time.Add(retryAfter-50*time.Millisecond)) {
-				t.Fatalf("a request %v after a 429, before Retry-After (%s) passed", next.Time.Sub(r.Time), retryAfter)
+			if next.Environment == r.Environment && next.Time.After(r.Time.Add(inFlight)) && next.Time.Before(r.Time.Add(retryAfter-50*time.Millisecond)) {
+				t.Fatalf("a request by %s %v after a 429 to %s, before Retry-After (%s) passed", next.Principal, next.Time.Sub(r.Time), r.Principal, retryAfter)
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/controllers"
 	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
 )
 
@@ -30,13 +31,18 @@ func TestConnectsEndToEnd(t *testing.T) {
 	if got := kstatusOf(t, sc); got != status.CurrentStatus {
 		t.Errorf("kstatus = %s, want Current", got)
 	}
-	for _, c := range []string{
-		salesv1alpha1.ConditionConnectionVerified, salesv1alpha1.ConditionSolutionImported, salesv1alpha1.ConditionRolesAssigned,
-		salesv1alpha1.ConditionBusinessCentralLinked, salesv1alpha1.ConditionSalesOrderIntegrationConfigured, salesv1alpha1.ConditionUsersMapped,
+	for c, reason := range map[string]string{
+		salesv1alpha1.ConditionReady:                           controllers.ReasonReady,
+		salesv1alpha1.ConditionConnectionVerified:              controllers.ReasonVerified,
+		salesv1alpha1.ConditionSolutionImported:                controllers.ReasonImported,
+		salesv1alpha1.ConditionRolesAssigned:                   controllers.ReasonAssigned,
+		salesv1alpha1.ConditionBusinessCentralLinked:           controllers.ReasonLinked,
+		salesv1alpha1.ConditionSalesOrderIntegrationConfigured: controllers.ReasonConfigured,
+		salesv1alpha1.ConditionUsersMapped:                     controllers.ReasonAllUsersMapped,
 	} {
 		cond := condition(sc, c)
-		if cond == nil || cond.Status != metav1.ConditionTrue || cond.ObservedGeneration != sc.Generation {
-			t.Errorf("%s = %+v, want True for generation %d", c, cond, sc.Generation)
+		if cond == nil || cond.Status != metav1.ConditionTrue || cond.Reason != reason || cond.ObservedGeneration != sc.Generation {
+			t.Errorf("%s = %+v, want True/%s for generation %d", c, cond, reason, sc.Generation)
 		}
 	}
 	if condition(sc, salesv1alpha1.ConditionReconciling) != nil || condition(sc, salesv1alpha1.ConditionStalled) != nil {

@@ -1,0 +1,175 @@
+package controllers_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/controllers"
+	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
+)
+
+// withIntegrationSolution installs the integration solution before the operator runs,
+// as an environment that was connected by hand is.
+func withIntegrationSolution(cfg *dataversesim.Config) {
+	cfg.Environments[0].Solutions = append(cfg.Environments[0].Solutions,
+		dataversesim.SolutionConfig{UniqueName: controllers.IntegrationSolutionName, Version: packageVersion, Managed: true})
+}
+
+func TestSecurityRolesOverride(t *testing.T) {
+	t.Run("the named roles instead of the two integration roles", func(t *testing.T) {
+		f := newFixture(t)
+		f.standardSecrets()
+		spec := f.fullSpec()
+		spec.SecurityRoles = []string{controllers.IntegrationUserRoleID}
+		f.create("contoso", spec)
+		sc := waitReady(t, f.ns, "contoso")
+		if len(sc.Status.AssignedRoles) != 1 || sc.Status.AssignedRoles[0].Name != "Integration User" || !sc.Status.AssignedRoles[0].Managed {
+			t.Errorf("assignedRoles = %+v, want Integration User only, assigned by the operator", sc.Status.AssignedRoles)
+		}
+		if roles := strings.Join(f.sim.env.UserRoles(f.sim.integrationUserID), ","); roles != "Basic User,Integration User" {
+			t.Errorf("integration user roles = %s", roles)
+		}
+	})
+	t.Run("a role that does not exist", func(t *testing.T) {
+		f := newFixture(t)
+		f.standardSecrets()
+		spec := f.fullSpec()
+		spec.SecurityRoles = []string{"Integration User", "Salesperson"}
+		f.create("contoso", spec)
+		sc := stalledWith(t, f.ns, "contoso", controllers.ReasonRoleNotFound)
+		if msg := condition(sc, salesv1alpha1.ConditionRolesAssigned).Message; !strings.Contains(msg, "Salesperson") || !strings.Contains(msg, "spec.securityRoles") {
+			t.Errorf("message %q must name the role and the field", msg)
+		}
+	})
+	t.Run("without an administrator the missing roles are named", func(t *testing.T) {
+		f := newFixture(t, withIntegrationSolution)
+		f.standardSecrets()
+		f.create("contoso", f.connectionOnlySpec())
+		sc := stalledWith(t, f.ns, "contoso", controllers.ReasonRolesNotAssigned)
+		msg := condition(sc, salesv1alpha1.ConditionRolesAssigned).Message
+		for _, want := range []string{"Integration Administrator", "Integration User", "spec.administrator"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("message %q lacks %q", msg, want)
+			}
+		}
+		if w := f.sim.srv.Writes("contoso"); w != 0 {
+			t.Errorf("%d writes without an administrator", w)
+		}
+	})
+}
+
+func TestItemAvailabilityFillsTheODataFields(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	const odataURL = "https://api.businesscentral.dynamics.com/v2.0/tenant/Production/ODataV4/"
+	f.secret("bc-odata", map[string]string{"accessKey": "first-access-key"})
+	spec := f.fullSpec()
+	spec.BusinessCentral.ItemAvailability = &salesv1alpha1.ItemAvailability{
+		Enabled: true, ODataURL: odataURL, Username: "CRM-ITEMS",
+		AccessKeySecretRef: &salesv1alpha1.KeyReference{Name: "bc-odata", Key: "accessKey"},
+	}
+	f.create("contoso", spec)
+	sc := waitReady(t, f.ns, "contoso")
+	links := f.sim.env.NavConnections()
+	if len(links) != 1 || links[0].ODataURL != odataURL || links[0].ODataUsername != "CRM-ITEMS" || links[0].ODataAccessKey != "first-access-key" {
+		t.Fatalf("nav_connections = %+v", links)
+	}
+	noSecretIn(t, sc, "first-access-key")
+
+	// A rotated access key reaches the link through the Secret watch.
+	f.secret("bc-odata", map[string]string{"accessKey": "second-access-key"})
+	waitFor(t, f.ns, "contoso", "the rotated access key in the link", func(*salesv1alpha1.SalesConnection) bool {
+		links := f.sim.env.NavConnections()
+		return len(links) == 1 && links[0].ODataAccessKey == "second-access-key"
+	})
+	events := strings.Join(eventsFor(t, f.ns, "contoso")["DriftCorrected"], "\n")
+	if strings.Contains(events, "access-key") {
+		t.Error("an event reveals the access key")
+	}
+}
+
+func TestInvalidURLStalls(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	spec := f.connectionOnlySpec()
+	spec.URL = "https:///contoso" // passes the schema, names no host
+	f.create("contoso", spec)
+	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonInvalidURL)
+	if msg := condition(sc, salesv1alpha1.ConditionConnectionVerified).Message; !strings.Contains(msg, "spec.url") {
+		t.Errorf("message %q must name spec.url", msg)
+	}
+	if n := f.sim.srv.CountRequests(nil); n != 0 {
+		t.Errorf("%d requests for an unusable URL", n)
+	}
+}
+
+func TestDataverseRefusalStallsWithItsMessage(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.sim.env.Faults().FailNext("GetOrganization", 400, "0x80040203", 1)
+	f.create("contoso", f.fullSpec())
+	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonDataverseError)
+	msg := condition(sc, salesv1alpha1.ConditionSalesOrderIntegrationConfigured).Message
+	if !strings.Contains(msg, "0x80040203") || !strings.Contains(msg, "organization settings") {
+		t.Errorf("message %q must say what was refused, with Dataverse's code", msg)
+	}
+	// Fixed in Dataverse (the fault was one request): a person asks for a new check.
+	requestTestConnection(t, f.ns, "contoso", "after-fix")
+	waitReady(t, f.ns, "contoso")
+}
+
+func TestDeprovisionWaitsForSubmittedOrders(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	spec := f.fullSpec()
+	spec.DeletionPolicy = salesv1alpha1.DeletionPolicyDeprovision
+	f.create("contoso", spec)
+	sc := waitReady(t, f.ns, "contoso")
+	f.sim.env.AddSalesOrder(1)
+	if err := k8s.Delete(context.Background(), sc); err != nil {
+		t.Fatal(err)
+	}
+	sc = waitFor(t, f.ns, "contoso", "deletion waiting for submitted orders", func(sc *salesv1alpha1.SalesConnection) bool {
+		c := condition(sc, salesv1alpha1.ConditionStalled)
+		return c != nil && c.Reason == controllers.ReasonSubmittedOrdersExist
+	})
+	if msg := condition(sc, salesv1alpha1.ConditionStalled).Message; !strings.Contains(msg, "deletion is waiting") || !strings.Contains(msg, salesv1alpha1.AnnotationForceDelete) {
+		t.Errorf("message %q must say deletion waits and how to force it", msg)
+	}
+	if !f.sim.env.SOPIntegration() {
+		t.Error("the flag was turned off while a submitted order exists")
+	}
+	f.sim.env.ClearSalesOrders()
+	requestTestConnection(t, f.ns, "contoso", "orders-processed")
+	waitGone(t, f.ns, "contoso")
+	if f.sim.env.SOPIntegration() {
+		t.Error("Deprovision left sales order integration on")
+	}
+}
+
+func TestObserveModeDeletionTouchesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.create("contoso", f.fullSpec())
+	waitReady(t, f.ns, "contoso")
+	f.update("contoso", func(spec *salesv1alpha1.SalesConnectionSpec) {
+		spec.ManagementPolicy = salesv1alpha1.ManagementPolicyObserve
+		spec.DeletionPolicy = salesv1alpha1.DeletionPolicyDeprovision
+	})
+	sc := waitFor(t, f.ns, "contoso", "Observe mode seen", func(sc *salesv1alpha1.SalesConnection) bool {
+		return sc.Status.ObservedGeneration == sc.Generation
+	})
+	f.sim.srv.ResetRequests()
+	if err := k8s.Delete(context.Background(), sc); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, f.ns, "contoso")
+	if w := f.sim.srv.Writes("contoso"); w != 0 {
+		t.Errorf("deleting in Observe mode wrote %d times to Dataverse", w)
+	}
+	if len(f.sim.env.NavConnections()) != 1 || !f.sim.env.SOPIntegration() {
+		t.Error("deleting in Observe mode changed Dataverse")
+	}
+}
