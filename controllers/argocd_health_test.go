@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,16 +98,27 @@ func TestArgoCDHealthOnLiveObjects(t *testing.T) {
 	}
 
 	// A spec change the operator has not observed yet is Progressing, whatever the
-	// conditions of the previous generation say.
-	sc.Generation++
+	// conditions of the previous generation say: the object as the API server stored it
+	// by the update, before the operator saw it.
+	sc.Spec.ResyncInterval = &metav1.Duration{Duration: 5 * time.Minute}
+	if err := k8s.Update(context.Background(), sc); err != nil {
+		t.Fatal(err)
+	}
+	if sc.Status.ObservedGeneration >= sc.Generation {
+		t.Fatalf("the update did not raise the generation: %d / %d", sc.Status.ObservedGeneration, sc.Generation)
+	}
 	if status, _ := argoHealth(t, sc); status != "Progressing" {
 		t.Errorf("with an unobserved generation: %s, want Progressing", status)
 	}
 
-	spec = f.connectionOnlySpec()
-	spec.Suspend = true
-	f.create("suspended", spec)
-	if status, _ := argoHealth(t, get(t, f.ns, "suspended")); status != "Suspended" {
+	// Suspending a Ready connection: the operator leaves its last conditions in place.
+	f.update("contoso", func(spec *salesv1alpha1.SalesConnectionSpec) { spec.Suspend = true })
+	time.Sleep(time.Second)
+	sc = get(t, f.ns, "contoso")
+	if !sc.Spec.Suspend || condition(sc, salesv1alpha1.ConditionReady) == nil {
+		t.Fatalf("suspended object = %+v", sc)
+	}
+	if status, _ := argoHealth(t, sc); status != "Suspended" {
 		t.Errorf("suspended: %s, want Suspended", status)
 	}
 }
