@@ -317,8 +317,17 @@ func TestConcurrencyIsLimitedPerEnvironment(t *testing.T) {
 			}
 		})
 	}
-	for range 8 {
-		time.Sleep(20 * time.Millisecond)
+	// Release one request at a time once the limit is reached (or all that remain are
+	// in), after a moment in which a request beyond the limit would have come in too.
+	for left := int64(8); left > 0; left-- {
+		deadline := time.Now().Add(10 * time.Second)
+		for inFlight.Load() < min(2, left) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d requests in flight, want %d", inFlight.Load(), min(2, left))
+			}
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(10 * time.Millisecond)
 		release <- struct{}{}
 	}
 	wg.Wait()

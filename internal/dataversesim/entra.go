@@ -126,6 +126,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, tenantID st
 	if lifetime <= 0 {
 		lifetime = time.Hour
 	}
+	// A JWT's exp holds whole seconds: expires_in is counted to that second, so a client
+	// never believes a token lives longer than the Web API accepts it.
+	expiry := now.Add(lifetime).Truncate(time.Second)
+	expiresIn := int(expiry.Sub(now) / time.Second)
 	claims.RegisteredClaims = jwt.RegisteredClaims{
 		// The issuer names the tenant's own id, whatever alias or case the path used.
 		Issuer:    s.issuer(tenant.ID),
@@ -133,7 +137,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, tenantID st
 		Audience:  jwt.ClaimStrings{audience},
 		IssuedAt:  jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now.Add(-time.Second)),
-		ExpiresAt: jwt.NewNumericDate(now.Add(lifetime)),
+		ExpiresAt: jwt.NewNumericDate(expiry),
 		ID:        newID(),
 	}
 	token, err := s.signer.issue(claims)
@@ -143,7 +147,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, tenantID st
 	}
 	resp := map[string]any{
 		"token_type": "Bearer", "access_token": token,
-		"expires_in": int(lifetime.Seconds()), "ext_expires_in": int(lifetime.Seconds()),
+		"expires_in": expiresIn, "ext_expires_in": expiresIn,
 		"scope": r.PostForm.Get("scope"),
 	}
 	if claims.UPN != "" {
