@@ -243,6 +243,31 @@ func TestImportFailureStallsAndRetriesOnlyWhenAsked(t *testing.T) {
 	}
 }
 
+func TestImportWhoseJobVanishedIsStartedAgain(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	// The import fails and Dataverse deletes its job before the operator reads it:
+	// nothing tells what happened, and the solution is not there.
+	f.sim.env.SetImportDuration(time.Second)
+	f.sim.env.DeleteCompletedJobsAfter(0)
+	f.sim.env.FailImports("The import was rolled back (simulated).")
+	f.create("contoso", f.fullSpec())
+	imports := func() int { return countOp(f, "ImportSolutionAsync") }
+	for deadline := time.Now().Add(waitTimeout); imports() < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d imports: a vanished import was not started again\n%s", imports(), describeConditions(get(t, f.ns, "contoso")))
+		}
+	}
+	f.sim.env.FailImports("")
+	sc := waitReady(t, f.ns, "contoso")
+	if n := imports(); n != 2 {
+		t.Errorf("%d imports, want 2", n)
+	}
+	if sc.Status.Solution == nil || sc.Status.Solution.Version != packageVersion {
+		t.Errorf("solution status = %+v", sc.Status.Solution)
+	}
+}
+
 func TestMissingDependenciesAreNamed(t *testing.T) {
 	f := newFixture(t)
 	f.secret("ca", map[string]string{"ca.crt": string(f.sim.caPEM)})

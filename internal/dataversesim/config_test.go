@@ -129,3 +129,33 @@ func TestTokenOutageFromConfig(t *testing.T) {
 		t.Errorf("token = %d %s, want 503 temporarily_unavailable", resp.StatusCode, body.Error)
 	}
 }
+
+func TestCompletedJobsAreDeleted(t *testing.T) {
+	srv, hc := world(t)
+	env := srv.Environment("contoso")
+	env.SetImportDuration(50 * time.Millisecond)
+	env.DeleteCompletedJobsAfter(0)
+	admin := token(t, srv, hc, adminApp, adminSecret, "contoso")
+	pkg, err := solution.Build(solution.Package{UniqueName: "sample", FriendlyName: "Sample", Version: "1.0.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := send(t, srv, hc, admin, "POST", "ImportSolutionAsync", `{"CustomizationFile":"`+base64.StdEncoding.EncodeToString(pkg)+
+		`","OverwriteUnmanagedCustomizations":false,"PublishWorkflows":true}`)
+	var job struct{ AsyncOperationId string }
+	if err := json.Unmarshal(started.body, &job); started.status != 200 || err != nil {
+		t.Fatalf("import = %d %s %v", started.status, started.code, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		a := send(t, srv, hc, admin, "GET", "asyncoperations("+job.AsyncOperationId+")", "")
+		if a.status == http.StatusNotFound {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the completed job is still there: %d %s", a.status, a.body)
+		}
+	}
+	if _, installed := env.Solution("sample"); !installed {
+		t.Error("deleting the job must not undo the import")
+	}
+}

@@ -74,7 +74,10 @@ type Environment struct {
 	importRunning  bool
 	importDuration time.Duration
 	failImports    string
-	faults         *faults
+	// jobRetention, when set, is how long a completed async operation is kept before
+	// it is deleted, as Dataverse's bulk deletion of completed system jobs does.
+	jobRetention *time.Duration
+	faults       *faults
 }
 
 func newEnvironment(cfg EnvironmentConfig) (*Environment, error) {
@@ -387,6 +390,18 @@ func (e *Environment) FailImports(message string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.failImports = message
+}
+
+// DeleteCompletedJobsAfter makes completed async operations disappear retention after
+// they complete, as Dataverse's bulk deletion jobs do (0: at once); a negative retention
+// keeps them.
+func (e *Environment) DeleteCompletedJobsAfter(retention time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.jobRetention = nil
+	if retention >= 0 {
+		e.jobRetention = &retention
+	}
 }
 
 // SetImportDuration sets how long the following imports run.

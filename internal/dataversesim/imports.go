@@ -61,6 +61,13 @@ func (e *Environment) completeImport(op *asyncOperation, m solution.Manifest) {
 	e.importRunning = false
 	op.completedOn = time.Now().UTC()
 	op.stateCode = 3
+	if r := e.jobRetention; r != nil {
+		time.AfterFunc(*r, func() {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			delete(e.asyncOps, op.id)
+		})
+	}
 	fail := func(msg string) {
 		op.statusCode = 31
 		op.message = msg

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -71,26 +70,8 @@ func token(t *testing.T, srv *dataversesim.Server, hc *http.Client, clientID, se
 // call sends one Web API request and returns the status and Dataverse's error code.
 func call(t *testing.T, srv *dataversesim.Server, hc *http.Client, tok, method, path, body string) (int, string) {
 	t.Helper()
-	path = strings.ReplaceAll(path, " ", "%20")
-	req, err := http.NewRequest(method, srv.EnvironmentURL("contoso")+"/api/data/v9.2/"+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	var e struct {
-		Error struct{ Code string } `json:"error"`
-	}
-	_ = json.Unmarshal(data, &e)
-	return resp.StatusCode, e.Error.Code
+	a := send(t, srv, hc, tok, method, path, body)
+	return a.status, a.code
 }
 
 func TestDataverseRules(t *testing.T) {
