@@ -18,6 +18,7 @@ import (
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
 	"github.com/bcconnect/salesconnection-operator/controllers"
+	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
 	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
 	"github.com/bcconnect/salesconnection-operator/internal/testpki"
 )
@@ -347,6 +348,8 @@ func TestCertificateAndPasswordSignIn(t *testing.T) {
 		cfg.Tenants[0].Apps[1].Secrets = nil
 		cfg.Tenants[0].Apps[1].CertificatesPEM = []string{string(certPEM)}
 		cfg.Tenants[0].Users = []dataversesim.UserAccount{{UserPrincipalName: "admin@contoso.com", Password: "admin-password"}}
+		// The public client a password sign-in goes through when the Secret names none.
+		cfg.Tenants[0].Apps = append(cfg.Tenants[0].Apps, dataversesim.AppConfig{ClientID: dataverse.DefaultPublicClientID, PublicClient: true})
 		cfg.Environments[0].SystemUsers[0].ApplicationID = ""
 		cfg.Environments[0].SystemUsers[0].InternalEmailAddress = "admin@contoso.com"
 	})
