@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
@@ -131,6 +132,14 @@ func TestConnectionRequirements(t *testing.T) {
 		{"server certificate not trusted", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
 			spec.TLS = nil
 		}, controllers.ReasonTLSError, "spec.tls.caSecretRef"},
+		{"CA Secret without a certificate", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
+			f.secret("ca", map[string]string{"ca.crt": "not a certificate"})
+		}, controllers.ReasonTLSError, "holds no PEM certificate"},
+		{"workload identity without a federated token", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
+			spec.Authentication = salesv1alpha1.Authentication{
+				Type: salesv1alpha1.AuthenticationWorkloadIdentity, TenantID: tenantID, ClientID: integrationAppID, AuthorityHost: f.sim.authority,
+			}
+		}, controllers.ReasonUnsupportedAuthType, "AZURE_FEDERATED_TOKEN_FILE"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,6 +153,25 @@ func TestConnectionRequirements(t *testing.T) {
 				t.Errorf("message %q does not say %q", msg, tc.says)
 			}
 		})
+	}
+}
+
+func TestProfileConfigMapOfSomeoneElseIsLeftAlone(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	theirs := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "profile"}, Data: map[string]string{"owner": "someone else"}}
+	if err := k8s.Create(context.Background(), theirs); err != nil {
+		t.Fatal(err)
+	}
+	spec := f.connectionOnlySpec()
+	spec.WriteConnectionProfileTo = &salesv1alpha1.LocalObjectReference{Name: "profile"}
+	f.create("contoso", spec)
+	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonProfileConflict)
+	if msg := condition(sc, salesv1alpha1.ConditionReady).Message; !strings.Contains(msg, "writeConnectionProfileTo") {
+		t.Errorf("message %q must name the field to change", msg)
+	}
+	if err := k8s.Get(context.Background(), keyOf(f.ns, "profile"), theirs); err != nil || theirs.Data["owner"] != "someone else" || len(theirs.OwnerReferences) != 0 {
+		t.Errorf("someone else's ConfigMap was changed: %+v %v", theirs, err)
 	}
 }
 
