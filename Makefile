@@ -91,7 +91,7 @@ docker-build: ## Build the operator image (needs a Docker engine).
 	docker build -t $(IMG) .
 
 .PHONY: deploy
-deploy: kubectl ## Install the CRD, RBAC and operator into the current kubectl context with image IMG.
+deploy: manifests kubectl ## Install the CRD, RBAC and operator into the current kubectl context with image IMG.
 	KUBECTL="$(KUBECTL)" ./hack/render-deploy.sh "$(IMG)" | $(KUBECTL) apply --server-side -f -
 
 .PHONY: undeploy

@@ -27,7 +27,7 @@ func (o *controllerOptions) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.importPollInterval, "import-poll-interval", 10*time.Second,
 		"How often a running solution import is checked.")
 	fs.DurationVar(&o.stalledRetryInterval, "stalled-retry-interval", 30*time.Minute,
-		"Safety requeue of a Stalled SalesConnection; changes to it or its Secrets bring it back at once.")
+		"Safety requeue of a SalesConnection Stalled on something fixed in Kubernetes (its spec, Secrets or ConfigMaps, whose changes bring it back at once) or on a wrong password; failures fixed in Dataverse are re-checked at the resync interval.")
 	fs.DurationVar(&o.dataverseTimeout, "dataverse-timeout", 60*time.Second,
 		"Timeout of one Dataverse or sign-in request.")
 	fs.IntVar(&o.maxConcurrentPerEnv, "dataverse-max-concurrency", 52,

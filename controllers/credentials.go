@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"crypto/x509"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -148,5 +149,14 @@ func (r *secretReader) caBundle(ctx context.Context, tls *salesv1alpha1.TLSConfi
 	if tls == nil || tls.CASecretRef == nil {
 		return nil, nil
 	}
-	return r.value(ctx, tls.CASecretRef.Name, tls.CASecretRef.Key, salesv1alpha1.ConditionConnectionVerified, "CA bundle")
+	ref := tls.CASecretRef
+	pem, err := r.value(ctx, ref.Name, ref.Key, salesv1alpha1.ConditionConnectionVerified, "CA bundle")
+	if err != nil {
+		return nil, err
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+		return nil, stalled(salesv1alpha1.ConditionConnectionVerified, ReasonTLSError,
+			"key %q of Secret %s/%s (spec.tls.caSecretRef) holds no PEM certificate: put the CA certificate there", ref.Key, r.namespace, ref.Name)
+	}
+	return pem, nil
 }

@@ -35,6 +35,8 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, obj *salesv1alpha1.Sal
 	}
 	err := r.cleanup(ctx, s)
 	if err == nil {
+		// The API server raised the generation when it set deletionTimestamp, so the
+		// cleanup's writes are never taken for drift repairs.
 		r.emitEvents(s, true)
 		return ctrl.Result{}, r.releaseFinalizer(ctx, obj)
 	}

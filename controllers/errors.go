@@ -96,7 +96,7 @@ const (
 // Secret or a ConfigMap), where the watches see the fix at once, so the operator re-checks
 // it only at the slow safety interval. Other failures (a disabled user, a missing role or
 // privilege, submitted orders) are fixed in Dataverse, where no watch reaches, and are
-// re-checked at the resync interval. A wrong password is retried slowly too: every failed
+// re-checked at the resync interval (or the safety interval, if that is shorter). A wrong password is retried slowly too: every failed
 // sign-in counts toward Entra ID's lockout of the account.
 func fixedInKubernetes(reason string) bool {
 	switch reason {

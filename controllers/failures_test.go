@@ -207,14 +207,15 @@ func TestThrottlingWaitsForRetryAfter(t *testing.T) {
 	f.standardSecrets()
 	f.secret("integration2", map[string]string{"clientID": secondAppID, "clientSecret": secondSecret})
 	const retryAfter = 3 * time.Second
-	// inFlight covers requests already on the wire when a 429 was answered.
-	const inFlight = 250 * time.Millisecond
+	// inFlight covers requests already on the wire when a 429 was answered, on a loaded
+	// machine.
+	const inFlight = time.Second
 	f.sim.env.Faults().ThrottleAfter(3, time.Hour, retryAfter)
 	f.create("contoso", f.connectionOnlySpec())
 	waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, controllers.ReasonThrottled)
 	// The second user has sent nothing, so the simulator would serve it: only the
 	// operator's memory of the environment's Retry-After holds it back.
-	time.Sleep(2 * inFlight)
+	time.Sleep(inFlight)
 	second := f.connectionOnlySpec()
 	second.Authentication.SecretRef.Name = "integration2"
 	f.create("fabrikam", second)
@@ -276,7 +277,7 @@ func TestImportWhoseJobVanishedIsStartedAgain(t *testing.T) {
 	f.standardSecrets()
 	// The import fails and Dataverse deletes its job before the operator reads it:
 	// nothing tells what happened, and the solution is not there.
-	f.sim.env.SetImportDuration(time.Second)
+	f.sim.env.SetImportDuration(3 * time.Second)
 	f.sim.env.DeleteCompletedJobsAfter(0)
 	f.sim.env.FailImports("The import was rolled back (simulated).")
 	f.create("contoso", f.fullSpec())

@@ -109,15 +109,9 @@ func (r *Reconciler) observeSolution(ctx context.Context, s *scope) error {
 
 func (r *Reconciler) startImport(ctx context.Context, s *scope, pkg []byte, manifest solution.Manifest) error {
 	const cond = salesv1alpha1.ConditionSolutionImported
-	// An import cannot be taken back: make sure this pass did not start from a stale copy
-	// that misses the record of an import already running.
-	live := &salesv1alpha1.SalesConnection{}
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s.obj), live); err != nil {
-		return fmt.Errorf("re-reading the object before an import: %w", err)
-	}
-	if live.ResourceVersion != s.obj.ResourceVersion {
-		return retrying(cond, ReasonRetrying, "the object changed while this pass ran; re-reading it")
-	}
+	// The pass read the object live, so no recorded import is missed. Should the record
+	// below fail (the object changed meanwhile), the next pass finds this import running
+	// and waits for it as for anyone's.
 	handle, err := s.admin.ImportSolutionAsync(ctx, pkg)
 	if dataverse.ReasonOf(err) == dataverse.ReasonImportInProgress {
 		// Another import (another SalesConnection's, or a person's) runs in this

@@ -23,7 +23,8 @@ import (
 // Reconciler reconciles SalesConnection objects.
 type Reconciler struct {
 	client.Client
-	// APIReader reads Secrets and ConfigMaps live; the manager's client does not cache them.
+	// APIReader reads live: Secrets and ConfigMaps, which the manager's client does not
+	// cache, and the SalesConnection at the start of each pass.
 	APIReader client.Reader
 	Recorder  recorder.EventRecorder
 	// Dataverse holds the HTTP clients, tokens and per-environment limits shared by all
@@ -169,7 +170,8 @@ func (r *Reconciler) reconcileClients(ctx context.Context, s *scope) error {
 		return err
 	}
 	if s.integration, err = r.Dataverse.Client(s.envURL, creds, ca); err != nil {
-		return clientSetupFailure(s, "the integration user's", err)
+		return stalled(salesv1alpha1.ConditionConnectionVerified, ReasonAuthenticationFailed,
+			"the integration user's credentials are unusable: %v", err)
 	}
 	if s.obj.Spec.Administrator == nil {
 		return nil
@@ -179,20 +181,10 @@ func (r *Reconciler) reconcileClients(ctx context.Context, s *scope) error {
 		return err
 	}
 	if s.admin, err = r.Dataverse.Client(s.envURL, adminCreds, ca); err != nil {
-		return clientSetupFailure(s, "the administrator's", err)
+		return stalled(salesv1alpha1.ConditionConnectionVerified, ReasonAuthenticationFailed,
+			"the administrator's credentials are unusable: %v", err)
 	}
 	return nil
-}
-
-// clientSetupFailure explains why a Dataverse client could not be built: an unusable CA
-// bundle, or credentials that cannot work (whose credentials: whose).
-func clientSetupFailure(s *scope, whose string, err error) error {
-	if dataverse.ReasonOf(err) == dataverse.ReasonTLSError {
-		ref := s.obj.Spec.TLS.CASecretRef
-		return stalled(salesv1alpha1.ConditionConnectionVerified, ReasonTLSError,
-			"key %q of Secret %s/%s (spec.tls.caSecretRef) holds no PEM certificate: put the CA certificate there", ref.Key, s.obj.Namespace, ref.Name)
-	}
-	return stalled(salesv1alpha1.ConditionConnectionVerified, ReasonAuthenticationFailed, "%s credentials are unusable: %v", whose, err)
 }
 
 // result turns the outcome of a pass into when to come back. Transient failures return

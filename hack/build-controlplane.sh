@@ -25,6 +25,10 @@ if [[ ${#components[@]} -eq 0 ]]; then
 fi
 missing=()
 for c in "${components[@]}"; do
+  case "$c" in
+    etcd | kube-apiserver | kubectl) ;;
+    *) echo "build-controlplane.sh: unknown component $c (etcd, kube-apiserver, kubectl)" >&2; exit 2 ;;
+  esac
   [[ -x "$out/$c" ]] || missing+=("$c")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
@@ -50,7 +54,9 @@ ldflags="-s -w -X $pkg.gitVersion=$kube_version -X $pkg.gitMajor=$major -X $pkg.
   -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 for cmd in kube-apiserver kubectl; do
   [[ " ${missing[*]} " == *" $cmd "* ]] || continue
-  echo "building $cmd $kube_version into $out (first run only; kube-apiserver takes about 5 minutes)" >&2
+  note="first run only"
+  [[ $cmd == kube-apiserver ]] && note="first run only; about 5 minutes"
+  echo "building $cmd $kube_version into $out ($note)" >&2
   go -C "$module_dir" build -trimpath -o "$out/$cmd.tmp" -ldflags "$ldflags" "k8s.io/kubernetes/cmd/$cmd"
   mv "$out/$cmd.tmp" "$out/$cmd"
 done

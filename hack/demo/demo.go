@@ -53,7 +53,6 @@ type demo struct {
 	kubectlPath string
 	root        string
 	outcome     *Outcome
-	stopped     bool
 }
 
 // Outcome is what the demo ended with.
@@ -128,13 +127,8 @@ func start(ctx context.Context, o options) (*demo, error) {
 	return d, nil
 }
 
-// teardown stops everything, in reverse order, leaving no process or port behind. It
-// runs once; later calls do nothing.
+// teardown stops everything, in reverse order, leaving no process or port behind.
 func (d *demo) teardown() error {
-	if d.stopped {
-		return nil
-	}
-	d.stopped = true
 	d.manager.Stop()
 	d.sim.Stop()
 	if d.cp == nil {
@@ -169,7 +163,7 @@ func (d *demo) step(format string, args ...any) {
 func (d *demo) applyAndWatch(ctx context.Context) (*Outcome, error) {
 	ns := "default"
 	samples := filepath.Join(d.root, "config", "samples", "demo")
-	d.step("Applying %s (Secrets, the CA Secret, the solution ConfigMap, two SalesConnections)", samples)
+	d.step("Applying %s (Secrets, two SalesConnections), with the simulator's CA Secret and the solution ConfigMap", samples)
 	if err := d.kubectlApply(filepath.Join(samples, "secrets.yaml"), nil); err != nil {
 		return nil, err
 	}
@@ -182,6 +176,7 @@ func (d *demo) applyAndWatch(ctx context.Context) (*Outcome, error) {
 		Data: map[string][]byte{"ca.crt": ca}}); err != nil {
 		return nil, err
 	}
+	fmt.Fprintln(d.o.out, "  secret/demo-ca created (the simulator's CA)")
 	pkg, err := solution.Build(solution.Package{UniqueName: "MicrosoftDynamicsNavIntegration",
 		FriendlyName: "Dynamics 365 Business Central Integration (demo)", Version: "25.0.1.0", Managed: true})
 	if err != nil {
@@ -191,6 +186,7 @@ func (d *demo) applyAndWatch(ctx context.Context) (*Outcome, error) {
 		BinaryData: map[string][]byte{"solution.zip": pkg}}); err != nil {
 		return nil, err
 	}
+	fmt.Fprintln(d.o.out, "  configmap/bc-integration-solution created (a MicrosoftDynamicsNavIntegration 25.0.1.0 package built with internal/solution)")
 	manifest, err := os.ReadFile(filepath.Join(samples, "salesconnections.yaml"))
 	if err != nil {
 		return nil, err
