@@ -77,8 +77,9 @@ func TestRestartDuringImportImportsOnce(t *testing.T) {
 		}},
 	})
 	ctx := context.Background()
-	ns := "restart"
-	must(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "restart-"}}
+	must(t, env.Client.Create(ctx, namespace))
+	ns := namespace.Name
 	must(t, env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ca"}, StringData: map[string]string{"ca.crt": string(sim.CACertPEM())}}))
 	must(t, env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "admin"}, StringData: map[string]string{"clientID": appID, "clientSecret": secret}}))
 	must(t, env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "integration"}, StringData: map[string]string{"clientID": "11111111-1111-1111-1111-111111111111", "clientSecret": "integration-secret"}}))
