@@ -72,22 +72,13 @@ func TestFaultsFromConfig(t *testing.T) {
 	}
 	srv.Environment("contoso").Faults().ThrottleAfter(0, 0, 0)
 
-	pkg, err := solution.Build(solution.Package{UniqueName: "sample", FriendlyName: "Sample", Version: "1.0.0.0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := send(t, srv, hc, admin, "POST", "ImportSolutionAsync", `{"CustomizationFile":"`+base64.StdEncoding.EncodeToString(pkg)+
-		`","OverwriteUnmanagedCustomizations":false,"PublishWorkflows":true}`)
-	var job struct{ AsyncOperationId string }
-	if err := json.Unmarshal(started.body, &job); started.status != 200 || err != nil {
-		t.Fatalf("import = %d %s %v", started.status, started.code, err)
-	}
+	jobID := startSampleImport(t, srv, hc, admin)
 	var op struct{ StateCode, StatusCode int }
 	for deadline := time.Now().Add(10 * time.Second); op.StateCode != 3; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the import did not finish")
 		}
-		a := send(t, srv, hc, admin, "GET", "asyncoperations("+job.AsyncOperationId+")", "")
+		a := send(t, srv, hc, admin, "GET", "asyncoperations("+jobID+")", "")
 		if err := json.Unmarshal(a.body, &op); err != nil {
 			t.Fatal(err)
 		}
@@ -136,18 +127,9 @@ func TestCompletedJobsAreDeleted(t *testing.T) {
 	env.SetImportDuration(50 * time.Millisecond)
 	env.DeleteCompletedJobsAfter(0)
 	admin := token(t, srv, hc, adminApp, adminSecret, "contoso")
-	pkg, err := solution.Build(solution.Package{UniqueName: "sample", FriendlyName: "Sample", Version: "1.0.0.0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := send(t, srv, hc, admin, "POST", "ImportSolutionAsync", `{"CustomizationFile":"`+base64.StdEncoding.EncodeToString(pkg)+
-		`","OverwriteUnmanagedCustomizations":false,"PublishWorkflows":true}`)
-	var job struct{ AsyncOperationId string }
-	if err := json.Unmarshal(started.body, &job); started.status != 200 || err != nil {
-		t.Fatalf("import = %d %s %v", started.status, started.code, err)
-	}
+	jobID := startSampleImport(t, srv, hc, admin)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		a := send(t, srv, hc, admin, "GET", "asyncoperations("+job.AsyncOperationId+")", "")
+		a := send(t, srv, hc, admin, "GET", "asyncoperations("+jobID+")", "")
 		if a.status == http.StatusNotFound {
 			break
 		}
@@ -158,4 +140,21 @@ func TestCompletedJobsAreDeleted(t *testing.T) {
 	if _, installed := env.Solution("sample"); !installed {
 		t.Error("deleting the job must not undo the import")
 	}
+}
+
+// startSampleImport starts importing a small solution "sample" as admin and returns the
+// async operation id.
+func startSampleImport(t *testing.T, srv *dataversesim.Server, hc *http.Client, admin string) string {
+	t.Helper()
+	pkg, err := solution.Build(solution.Package{UniqueName: "sample", FriendlyName: "Sample", Version: "1.0.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := send(t, srv, hc, admin, "POST", "ImportSolutionAsync", `{"CustomizationFile":"`+base64.StdEncoding.EncodeToString(pkg)+
+		`","OverwriteUnmanagedCustomizations":false,"PublishWorkflows":true}`)
+	var job struct{ AsyncOperationId string }
+	if err := json.Unmarshal(started.body, &job); started.status != 200 || err != nil {
+		t.Fatalf("import = %d %s %v", started.status, started.code, err)
+	}
+	return job.AsyncOperationId
 }
