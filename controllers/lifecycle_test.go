@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -50,6 +51,15 @@ func waitForPass(t *testing.T, f *fixture, whoAmIBefore int) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("no reconcile pass reached Dataverse")
+}
+
+// operations lists the requests the simulator logged, in order, as environment:operation.
+func operations(f *fixture) []string {
+	var ops []string
+	for _, r := range f.sim.srv.Requests() {
+		ops = append(ops, r.Environment+":"+r.Operation)
+	}
+	return ops
 }
 
 func countOp(f *fixture, op string) int {
@@ -112,6 +122,13 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 	before := get(t, f.ns, "contoso")
 	passStart := time.Now()
 
+	// One pass completes the setup. Its own write of the profile ConfigMap must not queue
+	// another through the ConfigMap watch, which would repeat every Dataverse read.
+	time.Sleep(time.Second)
+	if n := countOp(f, "ListNavConnections"); n != 1 {
+		t.Fatalf("%d passes reached the link phase, want 1: %v", n, operations(f))
+	}
+
 	f.sim.srv.ResetRequests()
 	touchSecret(t, f.ns, "integration")
 	waitForPass(t, f, 0)
@@ -121,7 +138,7 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 	}
 	reads := f.sim.srv.CountRequests(func(r dataversesim.Request) bool { return r.Environment == "contoso" })
 	if reads == 0 || reads > 15 {
-		t.Errorf("%d reads per pass; want a handful", reads)
+		t.Errorf("%d reads per pass; want a handful: %v", reads, operations(f))
 	}
 	after := get(t, f.ns, "contoso")
 	if after.ResourceVersion != before.ResourceVersion {
@@ -373,5 +390,55 @@ func TestCertificateAndPasswordSignIn(t *testing.T) {
 	}
 	if !strings.Contains(cm.Data["connectionString"], "AuthType=Certificate") || strings.Contains(cm.Data["connectionString"], "PRIVATE KEY") {
 		t.Errorf("connection string = %q", cm.Data["connectionString"])
+	}
+}
+
+func TestProfileEditedOrDeletedIsWrittenAgain(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.create("contoso", f.fullSpec())
+	waitReady(t, f.ns, "contoso")
+	key := client.ObjectKey{Namespace: f.ns, Name: "profile"}
+	want := profileData(t, key)
+
+	cm := &corev1.ConfigMap{}
+	if err := k8s.Get(context.Background(), key, cm); err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["enabled"] = "edited by hand"
+	if err := k8s.Update(context.Background(), cm); err != nil {
+		t.Fatal(err)
+	}
+	waitForProfile(t, key, want)
+
+	if err := k8s.Delete(context.Background(), cm); err != nil {
+		t.Fatal(err)
+	}
+	waitForProfile(t, key, want)
+}
+
+func profileData(t *testing.T, key client.ObjectKey) map[string]string {
+	t.Helper()
+	cm := &corev1.ConfigMap{}
+	if err := k8s.Get(context.Background(), key, cm); err != nil {
+		t.Fatal(err)
+	}
+	return cm.Data
+}
+
+// waitForProfile waits, without nudging the operator, until the profile holds want.
+func waitForProfile(t *testing.T, key client.ObjectKey, want map[string]string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		cm := &corev1.ConfigMap{}
+		err := k8s.Get(context.Background(), key, cm)
+		if err == nil && maps.Equal(cm.Data, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("profile %s not written again: %v (err %v)", key, cm.Data, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -67,7 +67,9 @@ func (r *Reconciler) reconcileProfile(ctx context.Context, s *scope) error {
 		if err := controllerutil.SetControllerReference(s.obj, cm, r.Scheme()); err != nil {
 			return fmt.Errorf("owning the connection profile: %w", err)
 		}
+		r.profileWrites.expect(cm)
 		if err := r.Create(ctx, cm); err != nil {
+			r.profileWrites.forget(cm)
 			return fmt.Errorf("creating the connection profile ConfigMap %s: %w", key, err)
 		}
 		return nil
@@ -83,7 +85,9 @@ func (r *Reconciler) reconcileProfile(ctx context.Context, s *scope) error {
 	}
 	base := cm.DeepCopy()
 	cm.Data = data
+	r.profileWrites.expect(base)
 	if err := r.Patch(ctx, cm, client.MergeFrom(base)); err != nil {
+		r.profileWrites.forget(base)
 		return fmt.Errorf("updating the connection profile ConfigMap %s: %w", key, err)
 	}
 	return nil

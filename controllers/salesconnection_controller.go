@@ -39,6 +39,9 @@ type Reconciler struct {
 	// person fixes in Kubernetes; watches on the object and its Secrets bring it back
 	// sooner. Failures fixed in Dataverse are re-checked at the resync interval.
 	StalledRetryInterval time.Duration
+
+	// profileWrites keeps the watch from answering the reconciler's own profile writes.
+	profileWrites ownWrites
 }
 
 // Reconcile brings one SalesConnection's environment to its spec and reports status.
