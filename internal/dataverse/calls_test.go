@@ -155,6 +155,15 @@ func TestCallShapes(t *testing.T) {
 			result: AsyncOperation{ID: opID, StateCode: 3, StatusCode: 31, Message: "m", FriendlyMessage: "fm", CompletedOn: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
 		},
 		{
+			name:   "RunningImports",
+			answer: map[string]any{"value": []map[string]any{{"importjobid": jobKey, "solutionname": "MicrosoftDynamicsNavIntegration", "createdon": "2026-01-02T03:04:05Z"}}},
+			call:   func(c *Client) (any, error) { return c.RunningImports(context.Background()) },
+			want: want{method: "GET", path: "importjobs", query: map[string]string{
+				"$select": "importjobid,solutionname,createdon", "$filter": "completedon eq null",
+			}},
+			result: []ImportJob{{ID: jobKey, SolutionName: "MicrosoftDynamicsNavIntegration", CreatedOn: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}},
+		},
+		{
 			name:   "GetImportResult",
 			answer: map[string]any{"SolutionOperationResult": map[string]any{"Status": "Failed", "ErrorMessages": []string{"missing dependency bcbi_CdsBaseIntegration"}, "WarningMessages": []string{}}},
 			call:   func(c *Client) (any, error) { return c.GetImportResult(context.Background(), jobKey) },

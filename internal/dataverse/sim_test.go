@@ -656,7 +656,7 @@ func TestSimServerErrorsAndWrites(t *testing.T) {
 
 func TestSimImportFailures(t *testing.T) {
 	f := newSim(t, func(c *dataversesim.Config) {
-		c.Environments[0].ImportDuration = dataversesim.Duration{Duration: time.Second}
+		c.Environments[0].ImportDuration = dataversesim.Duration{Duration: 100 * time.Millisecond}
 	})
 	ctx := context.Background()
 	integ := f.client(t, f.integrationCreds())
@@ -672,9 +672,21 @@ func TestSimImportFailures(t *testing.T) {
 		t.Errorf("error = %#v", de)
 	}
 
+	if jobs, err := admin.RunningImports(ctx); err != nil || len(jobs) != 0 {
+		t.Fatalf("RunningImports before any import = %+v, %v", jobs, err)
+	}
+	f.env.HoldImports()
 	first, err := admin.ImportSolutionAsync(ctx, pkg)
 	if err != nil {
 		t.Fatalf("first import: %v", err)
+	}
+	jobs, err := admin.RunningImports(ctx)
+	if err != nil || len(jobs) != 1 || jobs[0].ID != first.ImportJobKey ||
+		jobs[0].SolutionName != dataversesim.IntegrationSolutionName || jobs[0].CreatedOn.IsZero() {
+		t.Fatalf("RunningImports during the import = %+v, %v", jobs, err)
+	}
+	if _, err := integ.RunningImports(ctx); dataverse.ReasonOf(err) != dataverse.ReasonPrivilegeDenied {
+		t.Errorf("RunningImports without System Administrator: %v, want PrivilegeDenied", err)
 	}
 	_, err = admin.ImportSolutionAsync(ctx, pkg)
 	if dataverse.ReasonOf(err) != dataverse.ReasonImportInProgress || !dataverse.IsTransient(err) {
@@ -695,7 +707,11 @@ func TestSimImportFailures(t *testing.T) {
 	// A failing import: the job fails and the result says why.
 	f.env.SetImportDuration(100 * time.Millisecond)
 	f.env.FailImports("The import failed: simulated.")
+	f.env.ReleaseImports()
 	waitDone(t, ctx, admin, first)
+	if jobs, err := admin.RunningImports(ctx); err != nil || len(jobs) != 0 {
+		t.Errorf("RunningImports after the import completed = %+v, %v", jobs, err)
+	}
 	h, op := importAndWait(t, ctx, admin, integrationPackage(t, "25.0.2.0"))
 	if op.Succeeded() || !op.Failed() || op.StatusCode != dataverse.AsyncStatusFailed {
 		t.Fatalf("import = %+v, want failed", op)

@@ -151,6 +151,38 @@ func (c *Client) GetAsyncOperation(ctx context.Context, id string) (AsyncOperati
 		FriendlyMessage: a.FriendlyMessage, CompletedOn: a.CompletedOn.Time}, nil
 }
 
+// ImportJob is an importjob record: one solution import, whoever started it.
+type ImportJob struct {
+	ID, SolutionName string
+	CreatedOn        time.Time
+}
+
+// RunningImports lists the import jobs that have not completed. Dataverse runs one
+// solution import at a time, so a running one, anyone's, means a new import is refused.
+func (c *Client) RunningImports(ctx context.Context) ([]ImportJob, error) {
+	const op = "ListImportJobs"
+	resp, err := c.do(ctx, &request{op: op, method: http.MethodGet, path: "importjobs",
+		query: query{}.add("$select", "importjobid,solutionname,createdon").add("$filter", "completedon eq null")})
+	if err != nil {
+		return nil, err
+	}
+	var page struct {
+		Value []struct {
+			ID           string    `json:"importjobid"`
+			SolutionName string    `json:"solutionname"`
+			CreatedOn    odataTime `json:"createdon"`
+		} `json:"value"`
+	}
+	if err := decode(op, resp, &page); err != nil {
+		return nil, err
+	}
+	jobs := make([]ImportJob, 0, len(page.Value))
+	for _, j := range page.Value {
+		jobs = append(jobs, ImportJob{ID: j.ID, SolutionName: j.SolutionName, CreatedOn: j.CreatedOn.Time})
+	}
+	return jobs, nil
+}
+
 // ImportResult is the outcome of a finished import.
 type ImportResult struct {
 	Succeeded bool

@@ -52,6 +52,13 @@ type asyncOperation struct {
 	completedOn      time.Time
 }
 
+// importJob is the importjob record an import writes: what anyone can read to see that
+// an import runs, whoever started it.
+type importJob struct {
+	id, solutionName       string
+	createdOn, completedOn time.Time
+}
+
 // Environment is one simulated Dataverse environment. Its methods are safe for
 // concurrent use; tests use them to change things "by hand".
 type Environment struct {
@@ -68,16 +75,19 @@ type Environment struct {
 	users          map[string]*User
 	solutions      map[string]*Solution // by lower-case unique name
 	asyncOps       map[string]*asyncOperation
+	importJobs     map[string]*importJob
 	navConnections map[string]*NavConnection
 	sopEnabled     bool
 	salesOrders    []int // statecodes
-	importRunning  bool
 	importDuration time.Duration
 	failImports    string
 	// jobRetention, when set, is how long a completed async operation is kept before
 	// it is deleted, as Dataverse's bulk deletion of completed system jobs does.
 	jobRetention *time.Duration
-	faults       *faults
+	// heldImports are completions waiting for ReleaseImports.
+	heldImports []func()
+	holdImports bool
+	faults      *faults
 }
 
 func newEnvironment(cfg EnvironmentConfig) (*Environment, error) {
@@ -87,7 +97,7 @@ func newEnvironment(cfg EnvironmentConfig) (*Environment, error) {
 	e := &Environment{
 		name: cfg.Name, version: cfg.Version, orgID: cfg.OrganizationID,
 		businessUnits: map[string]string{}, roles: map[string]*Role{}, users: map[string]*User{},
-		solutions: map[string]*Solution{}, asyncOps: map[string]*asyncOperation{}, navConnections: map[string]*NavConnection{},
+		solutions: map[string]*Solution{}, asyncOps: map[string]*asyncOperation{}, importJobs: map[string]*importJob{}, navConnections: map[string]*NavConnection{},
 		sopEnabled: cfg.SOPIntegration, importDuration: cfg.ImportDuration.Duration, faults: newFaults(),
 	}
 	if err := cfg.Faults.validate(); err != nil {
@@ -401,6 +411,26 @@ func (e *Environment) DeleteCompletedJobsAfter(retention time.Duration) {
 	e.jobRetention = nil
 	if retention >= 0 {
 		e.jobRetention = &retention
+	}
+}
+
+// HoldImports keeps running imports from completing until ReleaseImports: a test can
+// then look at an import in progress without racing the clock.
+func (e *Environment) HoldImports() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.holdImports = true
+}
+
+// ReleaseImports lets held imports complete, at once, and later ones after their
+// duration.
+func (e *Environment) ReleaseImports() {
+	e.mu.Lock()
+	held := e.heldImports
+	e.heldImports, e.holdImports = nil, false
+	e.mu.Unlock()
+	for _, complete := range held {
+		complete()
 	}
 }
 

@@ -37,16 +37,17 @@ func (s *Server) importSolution(c *call) *apiError {
 		return errf(http.StatusBadRequest, "0x8004801a", "The import file is invalid: %v", err)
 	}
 	env := c.env
-	if env.importRunning {
+	if env.importRunningLocked() {
 		return errf(http.StatusBadRequest, codeImportInProgress,
 			"Cannot start another solution import because there is a previous solution import or uninstall running at this moment. Please try again later.")
 	}
 	op := &asyncOperation{id: newID(), importJobKey: newID(), stateCode: 0, statusCode: 0}
 	env.asyncOps[op.id] = op
-	env.importRunning = true
+	job := &importJob{id: op.importJobKey, solutionName: manifest.UniqueName, createdOn: time.Now().UTC()}
+	env.importJobs[job.id] = job
 	// The job is picked up at once and runs for the import duration.
 	op.stateCode, op.statusCode = 2, 20
-	time.AfterFunc(env.importDuration, func() { env.completeImport(op, manifest) })
+	time.AfterFunc(env.importDuration, func() { env.completeImport(op, job, manifest) })
 	writeJSON(c.w, http.StatusOK, map[string]any{
 		"@odata.context":   c.base + "$metadata#Microsoft.Dynamics.CRM.ImportSolutionAsyncResponse",
 		"AsyncOperationId": op.id, "ImportJobKey": op.importJobKey,
@@ -54,14 +55,34 @@ func (s *Server) importSolution(c *call) *apiError {
 	return nil
 }
 
+// importRunningLocked reports whether an import job has not completed: Dataverse runs
+// one solution operation at a time.
+func (e *Environment) importRunningLocked() bool {
+	for _, j := range e.importJobs {
+		if j.completedOn.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
 // completeImport finishes an import the way Dataverse would judge it.
-func (e *Environment) completeImport(op *asyncOperation, m solution.Manifest) {
+func (e *Environment) completeImport(op *asyncOperation, job *importJob, m solution.Manifest) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.importRunning = false
+	if e.holdImports {
+		e.heldImports = append(e.heldImports, func() { e.completeImport(op, job, m) })
+		return
+	}
 	op.completedOn = time.Now().UTC()
+	job.completedOn = op.completedOn
 	op.stateCode = 3
-	if r := e.jobRetention; r != nil {
+	switch r := e.jobRetention; {
+	case r == nil:
+	case *r == 0:
+		// Gone in the same instant it completes: no reader sees the finished job.
+		delete(e.asyncOps, op.id)
+	default:
 		time.AfterFunc(*r, func() {
 			e.mu.Lock()
 			defer e.mu.Unlock()
@@ -141,4 +162,18 @@ func (c *call) getImportResult(path string) *apiError {
 		return nil
 	}
 	return errf(http.StatusNotFound, codeNotFound, "importjob With Id = %s Does Not Exist", key)
+}
+
+// importJobRows lists the importjob records.
+func (c *call) importJobRows() []row {
+	rows := []row{}
+	for _, j := range c.env.importJobs {
+		var completed any
+		if !j.completedOn.IsZero() {
+			completed = j.completedOn.Format(time.RFC3339)
+		}
+		rows = append(rows, row{"importjobid": j.id, "solutionname": j.solutionName,
+			"createdon": j.createdOn.Format(time.RFC3339), "completedon": completed})
+	}
+	return rows
 }

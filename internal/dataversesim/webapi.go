@@ -170,6 +170,8 @@ func operationOf(method, path string, q map[string][]string) string {
 		return "GetImportResult"
 	case set == "asyncoperations":
 		return "GetAsyncOperation"
+	case set == "importjobs":
+		return "ListImportJobs"
 	case set == "systemusers" && strings.HasSuffix(path, "/$ref"):
 		if method == http.MethodDelete {
 			return "DisassociateRole"
@@ -236,6 +238,11 @@ func (s *Server) route(c *call, path, op string) *apiError {
 		return s.importSolution(c)
 	case "GetAsyncOperation":
 		return c.getAsyncOperation(key)
+	case "ListImportJobs":
+		if err := c.requireAdmin("prvReadImportJob"); err != nil {
+			return err
+		}
+		return c.list("importjob", importJobProperties, c.importJobRows())
 	case "GetImportResult":
 		return c.getImportResult(path)
 	case "GetOrganization":
