@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -347,20 +348,38 @@ func TestInvalidPackageAndMissingConfigMap(t *testing.T) {
 func TestAnotherImportRunningIsWaitedFor(t *testing.T) {
 	f := newFixture(t)
 	f.standardSecrets()
-	f.sim.env.SetImportDuration(5 * time.Second)
+	f.sim.env.HoldImports()
 	startImportAsAdmin(t, f, integrationPackage())
+	f.create("contoso", f.fullSpec())
+	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionSolutionImported, metav1.ConditionFalse, controllers.ReasonImportInProgress)
+	if msg := condition(sc, salesv1alpha1.ConditionSolutionImported).Message; !strings.Contains(msg, "someone else") {
+		t.Errorf("message %q must say whose import the connection waits for", msg)
+	}
+	f.sim.env.ReleaseImports()
+	waitReady(t, f.ns, "contoso")
+	if n := f.sim.srv.CountRequests(func(r dataversesim.Request) bool { return r.Operation == "ImportSolutionAsync" }); n != 1 {
+		t.Errorf("%d ImportSolutionAsync requests, want only the administrator's: the operator waits for a running import", n)
+	}
+	if n := len(eventsFor(t, f.ns, "contoso")[controllers.ReasonImportInProgress]); n != 0 {
+		t.Errorf("waiting for another import is not a failure, but %d Warning events said so", n)
+	}
+}
+
+// An import started by someone else after the operator looked: Dataverse refuses the
+// operator's, which waits and imports once the environment is free.
+func TestImportRefusedForAnotherIsRetried(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.sim.env.Faults().FailNext("ImportSolutionAsync", http.StatusBadRequest, "0x80071151", 1)
 	f.create("contoso", f.fullSpec())
 	waitReady(t, f.ns, "contoso")
 	imports := func(accepted bool) int {
 		return f.sim.srv.CountRequests(func(r dataversesim.Request) bool {
-			return r.Operation == "ImportSolutionAsync" && (r.Status == 200) == accepted
+			return r.Operation == "ImportSolutionAsync" && (r.Status == http.StatusOK) == accepted
 		})
 	}
-	if imports(false) == 0 {
-		t.Fatal("the operator never met the running import; the test proves nothing")
-	}
-	if n := imports(true); n != 1 {
-		t.Errorf("%d imports accepted, want only the one that was already running", n)
+	if refused, accepted := imports(false), imports(true); refused != 1 || accepted != 1 {
+		t.Errorf("%d imports refused and %d accepted, want 1 and 1", refused, accepted)
 	}
 	if n := len(eventsFor(t, f.ns, "contoso")[controllers.ReasonImportInProgress]); n != 0 {
 		t.Errorf("waiting for another import is not a failure, but %d Warning events said so", n)

@@ -39,13 +39,13 @@ func touchSecret(t *testing.T, ns, name string) {
 }
 
 // waitForPass waits until the simulator has seen one more WhoAmI, the first call of a
-// pass, and the pass has had time to finish.
+// pass, and then until the pass is over: no request for a while.
 func waitForPass(t *testing.T, f *fixture, whoAmIBefore int) {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for time.Now().Before(deadline) {
 		if countOp(f, "WhoAmI") > whoAmIBefore {
-			time.Sleep(time.Second)
+			settle(t, f)
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -120,7 +120,6 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 	f.create("contoso", f.fullSpec())
 	waitReady(t, f.ns, "contoso")
 	before := get(t, f.ns, "contoso")
-	passStart := time.Now()
 
 	// One pass completes the setup. Its own write of the profile ConfigMap must not queue
 	// another through the ConfigMap watch, which would repeat every Dataverse read.
@@ -130,6 +129,7 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 	}
 
 	f.sim.srv.ResetRequests()
+	passStart := time.Now()
 	touchSecret(t, f.ns, "integration")
 	waitForPass(t, f, 0)
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -88,7 +89,49 @@ func (r *Reconciler) reconcileSolution(ctx context.Context, s *scope) error {
 		setFalse(s.obj, cond, ReasonPendingChanges, fmt.Sprintf("%s %s would be imported (installed: %s)", manifest.UniqueName, manifest.Version, from))
 		return nil
 	}
+	return r.importUnlessRunning(ctx, s, pkg, manifest)
+}
+
+// staleImportJob is the age past which an import job that never completed is taken for
+// abandoned: ImportSolutionAsync, which refuses to run beside a live import, decides then.
+const staleImportJob = 2 * time.Hour
+
+// importUnlessRunning starts the import, unless someone's import runs: then it waits
+// for that one. The running imports are read before the installed version, so an import
+// that finishes between the two reads is seen installed and not imported a second time.
+func (r *Reconciler) importUnlessRunning(ctx context.Context, s *scope, pkg []byte, manifest solution.Manifest) error {
+	const cond = salesv1alpha1.ConditionSolutionImported
+	jobs, err := s.admin.RunningImports(ctx)
+	if err != nil {
+		return fromDataverse(cond, "reading the running solution imports", s.adminRef(), err)
+	}
+	for _, job := range jobs {
+		if time.Since(job.CreatedOn) < staleImportJob {
+			r.waitForOthersImport(s, fmt.Sprintf("an import of %s started at %s by someone else is running in the environment; waiting for it to finish",
+				job.SolutionName, job.CreatedOn.UTC().Format(time.RFC3339)))
+			return nil
+		}
+	}
+	installed, err := s.admin.GetSolution(ctx, manifest.UniqueName)
+	if err != nil {
+		return fromDataverse(cond, "reading the installed solutions", s.adminRef(), err)
+	}
+	if upToDate(installed, manifest.Version) {
+		s.solutionInstalled = true
+		s.obj.Status.Solution.Version = installed.Version
+		setTrue(s.obj, cond, ReasonImported, fmt.Sprintf("%s %s is installed", manifest.UniqueName, installed.Version))
+		return nil
+	}
 	return r.startImport(ctx, s, pkg, manifest)
+}
+
+// waitForOthersImport waits for an import this connection did not start, polled like
+// its own rather than with a growing backoff.
+func (r *Reconciler) waitForOthersImport(s *scope, msg string) {
+	const cond = salesv1alpha1.ConditionSolutionImported
+	setFalse(s.obj, cond, ReasonImportInProgress, msg)
+	s.inProgress = retrying(cond, ReasonImportInProgress, "%s", msg)
+	s.requeueAfter = r.ImportPollInterval
 }
 
 // observeSolution only reads whether the solution is installed, for the steps that need
@@ -114,12 +157,8 @@ func (r *Reconciler) startImport(ctx context.Context, s *scope, pkg []byte, mani
 	// and waits for it as for anyone's.
 	handle, err := s.admin.ImportSolutionAsync(ctx, pkg)
 	if dataverse.ReasonOf(err) == dataverse.ReasonImportInProgress {
-		// Another import (another SalesConnection's, or a person's) runs in this
-		// environment: wait for it like for our own, not with a growing backoff.
-		msg := "another solution import is running in the environment; waiting for it to finish"
-		setFalse(s.obj, cond, ReasonImportInProgress, msg)
-		s.inProgress = retrying(cond, ReasonImportInProgress, "%s", msg)
-		s.requeueAfter = r.ImportPollInterval
+		// Another import started since the running ones were read.
+		r.waitForOthersImport(s, "another solution import is running in the environment; waiting for it to finish")
 		return nil
 	}
 	if err != nil {
