@@ -107,8 +107,8 @@ func (r *Reconciler) importUnlessRunning(ctx context.Context, s *scope, pkg []by
 	}
 	for _, job := range jobs {
 		if time.Since(job.CreatedOn) < staleImportJob {
-			r.waitForOthersImport(s, fmt.Sprintf("an import of %s started at %s by someone else is running in the environment; waiting for it to finish",
-				job.SolutionName, job.CreatedOn.UTC().Format(time.RFC3339)))
+			s.log.V(1).Info("waiting for a running solution import", "solution", job.SolutionName, "createdOn", job.CreatedOn)
+			r.waitForOthersImport(s)
 			return nil
 		}
 	}
@@ -126,9 +126,11 @@ func (r *Reconciler) importUnlessRunning(ctx context.Context, s *scope, pkg []by
 }
 
 // waitForOthersImport waits for an import this connection did not start, polled like
-// its own rather than with a growing backoff.
-func (r *Reconciler) waitForOthersImport(s *scope, msg string) {
+// its own rather than with a growing backoff. Its message is one, however the import was
+// met, so waiting costs no status write per poll.
+func (r *Reconciler) waitForOthersImport(s *scope) {
 	const cond = salesv1alpha1.ConditionSolutionImported
+	const msg = "someone else's solution import is running in the environment; waiting for it to finish"
 	setFalse(s.obj, cond, ReasonImportInProgress, msg)
 	s.inProgress = retrying(cond, ReasonImportInProgress, "%s", msg)
 	s.requeueAfter = r.ImportPollInterval
@@ -158,7 +160,7 @@ func (r *Reconciler) startImport(ctx context.Context, s *scope, pkg []byte, mani
 	handle, err := s.admin.ImportSolutionAsync(ctx, pkg)
 	if dataverse.ReasonOf(err) == dataverse.ReasonImportInProgress {
 		// Another import started since the running ones were read.
-		r.waitForOthersImport(s, "another solution import is running in the environment; waiting for it to finish")
+		r.waitForOthersImport(s)
 		return nil
 	}
 	if err != nil {
