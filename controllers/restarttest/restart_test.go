@@ -69,7 +69,7 @@ func TestRestartDuringImportImportsOnce(t *testing.T) {
 			{ClientID: "11111111-1111-1111-1111-111111111111", Secrets: []string{"integration-secret"}},
 		}}},
 		Environments: []dataversesim.EnvironmentConfig{{
-			Name: "contoso", ImportDuration: dataversesim.Duration{Duration: 4 * time.Second},
+			Name: "contoso", ImportDuration: dataversesim.Duration{Duration: 100 * time.Millisecond},
 			SystemUsers: []dataversesim.SystemUserConfig{
 				{FullName: "Admin", ApplicationID: appID, Roles: []string{"System Administrator"}},
 				{FullName: "Integration", InternalEmailAddress: "svc@contoso.com", ApplicationID: "11111111-1111-1111-1111-111111111111", Roles: []string{"Basic User"}},
@@ -97,6 +97,8 @@ func TestRestartDuringImportImportsOnce(t *testing.T) {
 		IntegrationSolution: &salesv1alpha1.IntegrationSolution{Import: true, PackageRef: &salesv1alpha1.KeyReference{Name: "solution", Key: "solution.zip"}},
 	}}
 
+	// The import runs until the second manager has met it.
+	sim.Environment("contoso").HoldImports()
 	stopFirst := startManager(t)
 	must(t, env.Client.Create(ctx, sc))
 	waitUntil(t, "the import is recorded on the object", func(got *salesv1alpha1.SalesConnection) bool {
@@ -107,14 +109,29 @@ func TestRestartDuringImportImportsOnce(t *testing.T) {
 		t.Fatal("the import finished before the operator stopped; the test proves nothing")
 	}
 
+	polls := sim.CountRequests(func(r dataversesim.Request) bool { return r.Operation == "GetAsyncOperation" })
 	stopSecond := startManager(t)
 	defer stopSecond()
+	waitForRequest(t, sim, "the second manager polls the recorded import", func(r dataversesim.Request) bool { return r.Operation == "GetAsyncOperation" }, polls)
+	sim.Environment("contoso").ReleaseImports()
 	waitUntil(t, "Ready", func(got *salesv1alpha1.SalesConnection) bool {
 		return meta.IsStatusConditionTrue(got.Status.Conditions, salesv1alpha1.ConditionReady)
 	}, sc)
 	imports := sim.CountRequests(func(r dataversesim.Request) bool { return r.Operation == "ImportSolutionAsync" })
 	if imports != 1 {
 		t.Errorf("%d imports across the restart, want exactly 1", imports)
+	}
+}
+
+// waitForRequest waits until the simulator has logged more than before matching requests.
+func waitForRequest(t *testing.T, sim *dataversesim.Server, what string, match func(dataversesim.Request) bool, before int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for sim.CountRequests(match) <= before {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
