@@ -76,13 +76,14 @@ func toLua(L *lua.LState, v any) lua.LValue {
 func TestArgoCDHealthOnLiveObjects(t *testing.T) {
 	f := newFixture(t)
 	f.standardSecrets()
-	f.sim.env.SetImportDuration(5 * time.Second)
+	f.sim.env.HoldImports()
 
 	f.create("contoso", f.fullSpec())
 	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, controllers.ReasonImportInProgress)
 	if status, msg := argoHealth(t, sc); status != "Progressing" || !strings.Contains(msg, "ImportInProgress") {
 		t.Errorf("during an import: %s %q, want Progressing", status, msg)
 	}
+	f.sim.env.ReleaseImports()
 	sc = waitReady(t, f.ns, "contoso")
 	if status, msg := argoHealth(t, sc); status != "Healthy" || !strings.Contains(msg, "connected to") {
 		t.Errorf("when Ready: %s %q, want Healthy", status, msg)

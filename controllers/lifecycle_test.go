@@ -172,7 +172,7 @@ func eventsSince(t *testing.T, ns string, since time.Time) []string {
 func TestImportInProgressIsInProgress(t *testing.T) {
 	f := newFixture(t)
 	f.standardSecrets()
-	f.sim.env.SetImportDuration(5 * time.Second)
+	f.sim.env.HoldImports()
 	f.create("contoso", f.fullSpec())
 	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, controllers.ReasonImportInProgress)
 	if got := kstatusOf(t, sc); got != status.InProgressStatus {
@@ -181,6 +181,7 @@ func TestImportInProgressIsInProgress(t *testing.T) {
 	if sc.Annotations[salesv1alpha1.AnnotationImportJob] == "" || sc.Status.Solution == nil || sc.Status.Solution.ImportJob == nil {
 		t.Errorf("the import job is not recorded: annotations %v, status %+v", sc.Annotations, sc.Status.Solution)
 	}
+	f.sim.env.ReleaseImports()
 	sc = waitReady(t, f.ns, "contoso")
 	if _, ok := sc.Annotations[salesv1alpha1.AnnotationImportJob]; ok || sc.Status.Solution.ImportJob != nil {
 		t.Error("the import job record is kept after the import finished")
