@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
@@ -21,6 +22,7 @@ import (
 	"github.com/bcconnect/salesconnection-operator/controllers"
 	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
 	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
+	"github.com/bcconnect/salesconnection-operator/internal/solution"
 	"github.com/bcconnect/salesconnection-operator/internal/testpki"
 )
 
@@ -130,8 +132,12 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 
 	f.sim.srv.ResetRequests()
 	passStart := time.Now()
+	packageReads := liveReads.count(&corev1.ConfigMap{}, keyOf(f.ns, "solution"))
 	touchSecret(t, f.ns, "integration")
 	waitForPass(t, f, 0)
+	if n := liveReads.count(&corev1.ConfigMap{}, keyOf(f.ns, "solution")) - packageReads; n != 0 {
+		t.Errorf("the unchanged solution package was read %d times; its manifest is known", n)
+	}
 
 	if w := f.sim.srv.Writes("contoso"); w != 0 {
 		t.Errorf("%d writes to Dataverse on a pass with nothing to change, want 0", w)
@@ -441,5 +447,36 @@ func waitForProfile(t *testing.T, key client.ObjectKey, want map[string]string) 
 			t.Fatalf("profile %s not written again: %v (err %v)", key, cm.Data, err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestNewPackageVersionIsImported(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.create("contoso", f.fullSpec())
+	waitReady(t, f.ns, "contoso")
+
+	pkg, err := solution.Build(solution.Package{UniqueName: controllers.IntegrationSolutionName, Version: "25.0.2.0", Managed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{}
+	if err := k8s.Get(context.Background(), keyOf(f.ns, "solution"), cm); err != nil {
+		t.Fatal(err)
+	}
+	cm.BinaryData["solution.zip"] = pkg
+	if err := k8s.Update(context.Background(), cm); err != nil {
+		t.Fatal(err)
+	}
+	// Through the ConfigMap watch, without a nudge.
+	waitFor(t, f.ns, "contoso", "the new package version installed", func(sc *salesv1alpha1.SalesConnection) bool {
+		return sc.Status.Solution != nil && sc.Status.Solution.Version == "25.0.2.0" &&
+			meta.IsStatusConditionTrue(sc.Status.Conditions, salesv1alpha1.ConditionReady)
+	})
+	if sol, ok := f.sim.env.Solution(controllers.IntegrationSolutionName); !ok || sol.Version != "25.0.2.0" {
+		t.Errorf("installed: %+v", sol)
+	}
+	if n := countOp(f, "ImportSolutionAsync"); n != 2 {
+		t.Errorf("%d imports, want 2: the first version and the new one", n)
 	}
 }

@@ -44,7 +44,7 @@ func (r *Reconciler) reconcileSolution(ctx context.Context, s *scope) error {
 	if !s.obj.Spec.ImportsSolution() {
 		return r.observeSolution(ctx, s)
 	}
-	pkg, manifest, err := r.readPackage(ctx, s)
+	manifest, err := r.packageManifest(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (r *Reconciler) reconcileSolution(ctx context.Context, s *scope) error {
 		setFalse(s.obj, cond, ReasonPendingChanges, fmt.Sprintf("%s %s would be imported (installed: %s)", manifest.UniqueName, manifest.Version, from))
 		return nil
 	}
-	return r.importUnlessRunning(ctx, s, pkg, manifest)
+	return r.importUnlessRunning(ctx, s, manifest)
 }
 
 // staleImportJob is the age past which an import job that never completed is taken for
@@ -99,8 +99,16 @@ const staleImportJob = 2 * time.Hour
 // importUnlessRunning starts the import, unless someone's import runs: then it waits
 // for that one. The running imports are read before the installed version, so an import
 // that finishes between the two reads is seen installed and not imported a second time.
-func (r *Reconciler) importUnlessRunning(ctx context.Context, s *scope, pkg []byte, manifest solution.Manifest) error {
+func (r *Reconciler) importUnlessRunning(ctx context.Context, s *scope, manifest solution.Manifest) error {
 	const cond = salesv1alpha1.ConditionSolutionImported
+	pkg, live, _, err := r.readPackage(ctx, s)
+	if err != nil {
+		return err
+	}
+	if live.UniqueName != manifest.UniqueName || live.Version.Compare(manifest.Version) != 0 {
+		// Changed since this pass looked; the ConfigMap watch brings the next pass.
+		return retrying(cond, ReasonRetrying, "the solution package changed while this pass ran; reading it again")
+	}
 	jobs, err := s.admin.RunningImports(ctx)
 	if err != nil {
 		return fromDataverse(cond, "reading the running solution imports", s.adminRef(), err)
@@ -287,30 +295,52 @@ func (r *Reconciler) waitForImport(s *scope, rec *importRecord) {
 	s.requeueAfter = r.ImportPollInterval
 }
 
-// readPackage reads and parses the solution package named by spec.integrationSolution.
-func (r *Reconciler) readPackage(ctx context.Context, s *scope) ([]byte, solution.Manifest, error) {
+// packageManifest returns the manifest of the solution package named by
+// spec.integrationSolution, reading the package only when its ConfigMap changed since
+// the last read.
+func (r *Reconciler) packageManifest(ctx context.Context, s *scope) (solution.Manifest, error) {
+	ref := s.obj.Spec.IntegrationSolution.PackageRef
+	key := client.ObjectKey{Namespace: s.obj.Namespace, Name: ref.Name}
+	meta := &metav1.PartialObjectMetadata{}
+	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+	if err := r.Get(ctx, key, meta); err == nil {
+		if m, ok := r.packages.get(key, ref.Key, meta.ResourceVersion); ok {
+			return m, nil
+		}
+	}
+	_, manifest, resourceVersion, err := r.readPackage(ctx, s)
+	if err != nil {
+		return solution.Manifest{}, err
+	}
+	r.packages.put(key, ref.Key, resourceVersion, manifest)
+	return manifest, nil
+}
+
+// readPackage reads and parses the solution package named by spec.integrationSolution,
+// live, and returns the ConfigMap's resource version with it.
+func (r *Reconciler) readPackage(ctx context.Context, s *scope) ([]byte, solution.Manifest, string, error) {
 	const cond = salesv1alpha1.ConditionSolutionImported
 	ref := s.obj.Spec.IntegrationSolution.PackageRef
 	cm := &corev1.ConfigMap{}
 	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: s.obj.Namespace, Name: ref.Name}, cm)
 	if apierrors.IsNotFound(err) {
-		return nil, solution.Manifest{}, stalled(cond, ReasonPackageNotFound,
+		return nil, solution.Manifest{}, "", stalled(cond, ReasonPackageNotFound,
 			"ConfigMap %s/%s with the solution package not found: create it with the zip under binaryData key %q", s.obj.Namespace, ref.Name, ref.Key)
 	}
 	if err != nil {
-		return nil, solution.Manifest{}, retrying(cond, ReasonRetrying, "reading ConfigMap %s/%s failed; retrying", s.obj.Namespace, ref.Name)
+		return nil, solution.Manifest{}, "", retrying(cond, ReasonRetrying, "reading ConfigMap %s/%s failed; retrying", s.obj.Namespace, ref.Name)
 	}
 	pkg, ok := cm.BinaryData[ref.Key]
 	if !ok {
-		return nil, solution.Manifest{}, stalled(cond, ReasonPackageNotFound,
+		return nil, solution.Manifest{}, "", stalled(cond, ReasonPackageNotFound,
 			"ConfigMap %s/%s has no binaryData key %q: add the solution zip there (kubectl create configmap --from-file puts binary files in binaryData)", s.obj.Namespace, ref.Name, ref.Key)
 	}
 	manifest, err := solution.Read(pkg)
 	if err != nil {
-		return nil, solution.Manifest{}, stalled(cond, ReasonInvalidPackage,
+		return nil, solution.Manifest{}, "", stalled(cond, ReasonInvalidPackage,
 			"ConfigMap %s/%s key %q is not a usable solution package: %v", s.obj.Namespace, ref.Name, ref.Key, err)
 	}
-	return pkg, manifest, nil
+	return pkg, manifest, cm.ResourceVersion, nil
 }
 
 // upToDate reports whether the installed solution is at least the package's version.

@@ -42,6 +42,8 @@ type Reconciler struct {
 
 	// profileWrites keeps the watch from answering the reconciler's own profile writes.
 	profileWrites ownWrites
+	// packages keeps the manifests of solution packages already read.
+	packages packageCache
 }
 
 // Reconcile brings one SalesConnection's environment to its spec and reports status.

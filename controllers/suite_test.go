@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,7 +34,33 @@ var (
 	k8s        client.Client
 	stopShared context.CancelFunc
 	nsCounter  atomic.Int64
+	// liveReads counts what the operator reads past the cache.
+	liveReads = &countingReader{}
 )
+
+// countingReader counts the reads of one object through it.
+type countingReader struct {
+	client.Reader
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	c.mu.Lock()
+	if c.reads == nil {
+		c.reads = map[string]int{}
+	}
+	c.reads[fmt.Sprintf("%T %s", obj, key)]++
+	c.mu.Unlock()
+	return c.Reader.Get(ctx, key, obj, opts...)
+}
+
+// count is how often obj's kind was read live under key.
+func (c *countingReader) count(obj client.Object, key client.ObjectKey) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads[fmt.Sprintf("%T %s", obj, key)]
+}
 
 // Short intervals keep the suite fast; they are flags of the manager in production.
 const (
@@ -90,9 +117,10 @@ func startManager(ctx context.Context) (<-chan struct{}, error) {
 	if err != nil {
 		return nil, err
 	}
+	liveReads.Reader = mgr.GetAPIReader()
 	r := &controllers.Reconciler{
 		Client:               mgr.GetClient(),
-		APIReader:            mgr.GetAPIReader(),
+		APIReader:            liveReads,
 		Recorder:             mgr.GetEventRecorder("salesconnection-operator"),
 		Dataverse:            dataverse.NewPool(dataverse.PoolOptions{UserAgent: "salesconnection-operator-test", Timeout: 10 * time.Second}),
 		FederatedTokenFile:   os.Getenv("AZURE_FEDERATED_TOKEN_FILE"),
