@@ -352,8 +352,18 @@ func TestAnotherImportRunningIsWaitedFor(t *testing.T) {
 	startImportAsAdmin(t, f, integrationPackage())
 	f.create("contoso", f.fullSpec())
 	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionSolutionImported, metav1.ConditionFalse, controllers.ReasonImportInProgress)
-	if msg := condition(sc, salesv1alpha1.ConditionSolutionImported).Message; !strings.Contains(msg, "someone else") {
-		t.Errorf("message %q must say whose import the connection waits for", msg)
+	if msg := condition(sc, salesv1alpha1.ConditionSolutionImported).Message; !strings.Contains(msg, "not recorded on this object") {
+		t.Errorf("message %q must say the import is not this connection's", msg)
+	}
+	// Polling someone else's import reads the package once, not once a poll.
+	polls := countOp(f, "ListImportJobs")
+	for deadline := time.Now().Add(waitTimeout); countOp(f, "ListImportJobs") < polls+2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the operator stopped polling the running import")
+		}
+	}
+	if n := liveReads.count(&corev1.ConfigMap{}, keyOf(f.ns, "solution")); n != 1 {
+		t.Errorf("the package was read %d times while waiting, want once", n)
 	}
 	f.sim.env.ReleaseImports()
 	waitReady(t, f.ns, "contoso")
@@ -362,6 +372,25 @@ func TestAnotherImportRunningIsWaitedFor(t *testing.T) {
 	}
 	if n := len(eventsFor(t, f.ns, "contoso")[controllers.ReasonImportInProgress]); n != 0 {
 		t.Errorf("waiting for another import is not a failure, but %d Warning events said so", n)
+	}
+}
+
+// An import Dataverse accepted but refused when it ran, because another solution
+// operation was running: not a broken package, so it is started again, not Stalled.
+func TestImportRefusedAtRunTimeIsStartedAgain(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.sim.env.FailImports("Cannot start another solution import because there is a previous solution import or uninstall running at this moment. Please try again later.")
+	f.create("contoso", f.fullSpec())
+	for deadline := time.Now().Add(waitTimeout); countOp(f, "ImportSolutionAsync") < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the refused import was not started again\n%s", describeConditions(get(t, f.ns, "contoso")))
+		}
+	}
+	f.sim.env.FailImports("")
+	waitReady(t, f.ns, "contoso")
+	if n := len(eventsFor(t, f.ns, "contoso")[controllers.ReasonImportFailed]); n != 0 {
+		t.Errorf("a refused import is not a failed package, but %d ImportFailed events said so", n)
 	}
 }
 

@@ -125,7 +125,7 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 
 	// One pass completes the setup. Its own write of the profile ConfigMap must not queue
 	// another through the ConfigMap watch, which would repeat every Dataverse read.
-	time.Sleep(time.Second)
+	settle(t, f)
 	if n := countOp(f, "ListNavConnections"); n != 1 {
 		t.Fatalf("%d passes reached the link phase, want 1: %v", n, operations(f))
 	}

@@ -67,14 +67,7 @@ func (r *Reconciler) reconcileSolution(ctx context.Context, s *scope) error {
 		return r.pollImport(ctx, s, rec)
 	}
 	if upToDate(installed, manifest.Version) {
-		s.solutionInstalled = true
-		if rec != nil { // a failure recorded for a package that is now installed
-			if err := r.setImportRecord(ctx, s, nil); err != nil {
-				return err
-			}
-		}
-		setTrue(s.obj, cond, ReasonImported, fmt.Sprintf("%s %s is installed", manifest.UniqueName, installed.Version))
-		return nil
+		return r.solutionInstalled(ctx, s, installed, rec)
 	}
 	s.solutionInstalled = installed != nil
 	if rec != nil && rec.Version == manifest.Version.String() && rec.RequestedAt == s.obj.Annotations[salesv1alpha1.AnnotationRequestedAt] {
@@ -89,33 +82,45 @@ func (r *Reconciler) reconcileSolution(ctx context.Context, s *scope) error {
 		setFalse(s.obj, cond, ReasonPendingChanges, fmt.Sprintf("%s %s would be imported (installed: %s)", manifest.UniqueName, manifest.Version, from))
 		return nil
 	}
-	return r.importUnlessRunning(ctx, s, manifest)
+	return r.importUnlessRunning(ctx, s, manifest, rec)
+}
+
+// solutionInstalled reports the solution installed, clearing the import record (a
+// finished import, or a failure recorded for an earlier attempt).
+func (r *Reconciler) solutionInstalled(ctx context.Context, s *scope, installed *dataverse.Solution, rec *importRecord) error {
+	if rec != nil {
+		if err := r.setImportRecord(ctx, s, nil); err != nil {
+			return err
+		}
+	}
+	s.solutionInstalled = true
+	s.obj.Status.Solution = &salesv1alpha1.SolutionStatus{UniqueName: installed.UniqueName, Version: installed.Version}
+	setTrue(s.obj, salesv1alpha1.ConditionSolutionImported, ReasonImported, fmt.Sprintf("%s %s is installed", installed.UniqueName, installed.Version))
+	return nil
 }
 
 // staleImportJob is the age past which an import job that never completed is taken for
 // abandoned: ImportSolutionAsync, which refuses to run beside a live import, decides then.
 const staleImportJob = 2 * time.Hour
 
-// importUnlessRunning starts the import, unless someone's import runs: then it waits
-// for that one. The running imports are read before the installed version, so an import
-// that finishes between the two reads is seen installed and not imported a second time.
-func (r *Reconciler) importUnlessRunning(ctx context.Context, s *scope, manifest solution.Manifest) error {
+// importUnlessRunning starts the import, unless an import runs: then it waits for that
+// one. The running imports are read before the installed version, so an import that
+// finishes between the two reads is seen installed and not imported a second time. The
+// package itself is read only when the import is about to start.
+func (r *Reconciler) importUnlessRunning(ctx context.Context, s *scope, manifest solution.Manifest, failed *importRecord) error {
 	const cond = salesv1alpha1.ConditionSolutionImported
-	pkg, live, _, err := r.readPackage(ctx, s)
-	if err != nil {
-		return err
-	}
-	if live.UniqueName != manifest.UniqueName || live.Version.Compare(manifest.Version) != 0 {
-		// Changed since this pass looked; the ConfigMap watch brings the next pass.
-		return retrying(cond, ReasonRetrying, "the solution package changed while this pass ran; reading it again")
-	}
 	jobs, err := s.admin.RunningImports(ctx)
-	if err != nil {
+	switch {
+	case dataverse.ReasonOf(err) == dataverse.ReasonPrivilegeDenied:
+		// A custom role may import without reading import jobs: ImportSolutionAsync's
+		// refusal of a second import is then the only check.
+		s.log.Info("the administrator cannot read import jobs; relying on Dataverse to refuse a second import")
+	case err != nil:
 		return fromDataverse(cond, "reading the running solution imports", s.adminRef(), err)
 	}
 	for _, job := range jobs {
 		if time.Since(job.CreatedOn) < staleImportJob {
-			s.log.V(1).Info("waiting for a running solution import", "solution", job.SolutionName, "createdOn", job.CreatedOn)
+			s.log.Info("waiting for a running solution import", "importJob", job.ID, "solution", job.SolutionName, "createdOn", job.CreatedOn)
 			r.waitForOthersImport(s)
 			return nil
 		}
@@ -125,20 +130,25 @@ func (r *Reconciler) importUnlessRunning(ctx context.Context, s *scope, manifest
 		return fromDataverse(cond, "reading the installed solutions", s.adminRef(), err)
 	}
 	if upToDate(installed, manifest.Version) {
-		s.solutionInstalled = true
-		s.obj.Status.Solution.Version = installed.Version
-		setTrue(s.obj, cond, ReasonImported, fmt.Sprintf("%s %s is installed", manifest.UniqueName, installed.Version))
-		return nil
+		return r.solutionInstalled(ctx, s, installed, failed)
+	}
+	pkg, live, _, err := r.readPackage(ctx, s)
+	if err != nil {
+		return err
+	}
+	if live.UniqueName != manifest.UniqueName || live.Version.Compare(manifest.Version) != 0 {
+		// Changed since this pass looked; the ConfigMap watch brings the next pass.
+		return retrying(cond, ReasonRetrying, "the solution package changed while this pass ran; reading it again")
 	}
 	return r.startImport(ctx, s, pkg, manifest)
 }
 
-// waitForOthersImport waits for an import this connection did not start, polled like
-// its own rather than with a growing backoff. Its message is one, however the import was
-// met, so waiting costs no status write per poll.
+// waitForOthersImport waits for an import not recorded on this object, polled like its
+// own rather than with a growing backoff. Its message is one, however the import was met,
+// so waiting costs no status write per poll; the log names the job.
 func (r *Reconciler) waitForOthersImport(s *scope) {
 	const cond = salesv1alpha1.ConditionSolutionImported
-	const msg = "someone else's solution import is running in the environment; waiting for it to finish"
+	const msg = "another solution import, not recorded on this object, is running in the environment; waiting for it to finish"
 	setFalse(s.obj, cond, ReasonImportInProgress, msg)
 	s.inProgress = retrying(cond, ReasonImportInProgress, "%s", msg)
 	s.requeueAfter = r.ImportPollInterval
@@ -240,21 +250,24 @@ func (r *Reconciler) finishImport(ctx context.Context, s *scope, rec *importReco
 	}
 	version, _ := solution.ParseVersion(rec.Version)
 	if outcome != importFailed && upToDate(installed, version) {
-		if err := r.setImportRecord(ctx, s, nil); err != nil {
-			return err
-		}
-		s.solutionInstalled = true
-		s.obj.Status.Solution = &salesv1alpha1.SolutionStatus{UniqueName: installed.UniqueName, Version: installed.Version}
-		setTrue(s.obj, cond, ReasonImported, fmt.Sprintf("%s %s is installed", installed.UniqueName, installed.Version))
-		return nil
+		return r.solutionInstalled(ctx, s, installed, rec)
 	}
-	if outcome == importOutcomeUnknown {
-		// Nothing tells why the import left no solution behind: start it again, in the
-		// next pass, which reads the package afresh.
+	var again string
+	switch {
+	case outcome == importOutcomeUnknown:
+		// Nothing tells why the import left no solution behind.
+		again = "left no record and the solution is not installed"
+	case outcome == importFailed && dataverse.IsConcurrentImportMessage(message):
+		// Dataverse took the import but ran it beside another solution operation,
+		// which it refuses at run time: a wait, not a failure of the package.
+		again = "was refused because another solution operation was running"
+	}
+	if again != "" {
+		// Start it again in a later pass, which looks for running imports first.
 		if err := r.setImportRecord(ctx, s, nil); err != nil {
 			return err
 		}
-		msg := fmt.Sprintf("the import of %s %s left no record and the solution is not installed; importing it again", rec.UniqueName, rec.Version)
+		msg := fmt.Sprintf("the import of %s %s %s; importing it again", rec.UniqueName, rec.Version, again)
 		setFalse(s.obj, cond, ReasonImportInProgress, msg)
 		s.inProgress = retrying(cond, ReasonImportInProgress, "%s", msg)
 		s.requeueAfter = r.ImportPollInterval
@@ -299,12 +312,12 @@ func (r *Reconciler) waitForImport(s *scope, rec *importRecord) {
 // spec.integrationSolution, reading the package only when its ConfigMap changed since
 // the last read.
 func (r *Reconciler) packageManifest(ctx context.Context, s *scope) (solution.Manifest, error) {
-	ref := s.obj.Spec.IntegrationSolution.PackageRef
-	key := client.ObjectKey{Namespace: s.obj.Namespace, Name: ref.Name}
+	spec := s.obj.Spec.IntegrationSolution.PackageRef
+	ref := packageRef{configMap: client.ObjectKey{Namespace: s.obj.Namespace, Name: spec.Name}, key: spec.Key}
 	meta := &metav1.PartialObjectMetadata{}
 	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
-	if err := r.Get(ctx, key, meta); err == nil {
-		if m, ok := r.packages.get(key, ref.Key, meta.ResourceVersion); ok {
+	if err := r.Get(ctx, ref.configMap, meta); err == nil {
+		if m, ok := r.packages.get(ref, meta.ResourceVersion); ok {
 			return m, nil
 		}
 	}
@@ -312,7 +325,7 @@ func (r *Reconciler) packageManifest(ctx context.Context, s *scope) (solution.Ma
 	if err != nil {
 		return solution.Manifest{}, err
 	}
-	r.packages.put(key, ref.Key, resourceVersion, manifest)
+	r.packages.put(ref, resourceVersion, manifest)
 	return manifest, nil
 }
 

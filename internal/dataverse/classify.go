@@ -111,6 +111,12 @@ func mentionsConcurrentImport(msg string) bool {
 	return concurrentImportRE.MatchString(msg)
 }
 
+// IsConcurrentImportMessage reports whether a message, such as a finished import job's,
+// says a solution operation was refused because another one was running.
+func IsConcurrentImportMessage(msg string) bool {
+	return mentionsConcurrentImport(msg)
+}
+
 func mentionsDuplicate(msg string) bool {
 	m := strings.ToLower(msg)
 	return strings.Contains(m, "duplicate") || strings.Contains(m, "already exists") || strings.Contains(m, "already associated")
