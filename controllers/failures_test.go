@@ -375,6 +375,19 @@ func TestAnotherImportRunningIsWaitedFor(t *testing.T) {
 	}
 }
 
+// An import job that never completed, hours old, is a crashed import's leftover: the
+// connection imports instead of waiting for it forever.
+func TestAbandonedImportJobIsNotWaitedFor(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.sim.env.AddAbandonedImportJob(controllers.IntegrationSolutionName, 3*time.Hour)
+	f.create("contoso", f.fullSpec())
+	waitReady(t, f.ns, "contoso")
+	if n := countOp(f, "ImportSolutionAsync"); n != 1 {
+		t.Errorf("%d imports, want 1", n)
+	}
+}
+
 // An import Dataverse accepted but refused when it ran, because another solution
 // operation was running: not a broken package, so it is started again, not Stalled.
 func TestImportRefusedAtRunTimeIsStartedAgain(t *testing.T) {

@@ -57,6 +57,9 @@ type asyncOperation struct {
 type importJob struct {
 	id, solutionName       string
 	createdOn, completedOn time.Time
+	// abandoned: the job's operation died without completing it; the row stays, but
+	// nothing runs.
+	abandoned bool
 }
 
 // Environment is one simulated Dataverse environment. Its methods are safe for
@@ -412,6 +415,15 @@ func (e *Environment) DeleteCompletedJobsAfter(retention time.Duration) {
 	if retention >= 0 {
 		e.jobRetention = &retention
 	}
+}
+
+// AddAbandonedImportJob leaves an importjob that never completed, created age ago, as a
+// crashed import can: it shows among the uncompleted jobs, but blocks no import.
+func (e *Environment) AddAbandonedImportJob(solutionName string, age time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	j := &importJob{id: newID(), solutionName: solutionName, createdOn: time.Now().UTC().Add(-age), abandoned: true}
+	e.importJobs[j.id] = j
 }
 
 // HoldImports keeps running imports from completing until ReleaseImports: a test can

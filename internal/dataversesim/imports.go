@@ -59,7 +59,7 @@ func (s *Server) importSolution(c *call) *apiError {
 // one solution operation at a time.
 func (e *Environment) importRunningLocked() bool {
 	for _, j := range e.importJobs {
-		if j.completedOn.IsZero() {
+		if j.completedOn.IsZero() && !j.abandoned {
 			return true
 		}
 	}
