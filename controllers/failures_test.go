@@ -375,6 +375,25 @@ func TestAnotherImportRunningIsWaitedFor(t *testing.T) {
 	}
 }
 
+// Someone else's import finishes after the pass read "not installed" and before it
+// looked for running imports: the pass reads the installed version again and does not
+// import a second time.
+func TestImportFinishingMidPassIsNotRepeated(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.sim.env.HoldImports()
+	startImportAsAdmin(t, f, integrationPackage())
+	f.sim.env.ReleaseImportsBefore("ListImportJobs")
+	f.create("contoso", f.fullSpec())
+	waitReady(t, f.ns, "contoso")
+	if n := countOp(f, "ListImportJobs"); n == 0 {
+		t.Fatal("the operator never looked for running imports; the test proves nothing")
+	}
+	if n := countOp(f, "ImportSolutionAsync"); n != 1 {
+		t.Errorf("%d ImportSolutionAsync requests, want only the administrator's", n)
+	}
+}
+
 // An import job that never completed, hours old, is a crashed import's leftover: the
 // connection imports instead of waiting for it forever.
 func TestAbandonedImportJobIsNotWaitedFor(t *testing.T) {

@@ -90,7 +90,9 @@ type Environment struct {
 	// heldImports are completions waiting for ReleaseImports.
 	heldImports []func()
 	holdImports bool
-	faults      *faults
+	// releaseBefore: the operation whose next request first lets held imports complete.
+	releaseBefore string
+	faults        *faults
 }
 
 func newEnvironment(cfg EnvironmentConfig) (*Environment, error) {
@@ -443,6 +445,28 @@ func (e *Environment) ReleaseImports() {
 	e.mu.Unlock()
 	for _, complete := range held {
 		complete()
+	}
+}
+
+// ReleaseImportsBefore lets held imports complete just before the next request of an
+// operation (as named in the request log) is answered: a test can then finish an import
+// at an exact point of the operator's pass.
+func (e *Environment) ReleaseImportsBefore(operation string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.releaseBefore = operation
+}
+
+// releaseImportsFor runs the ReleaseImportsBefore hook for a request.
+func (e *Environment) releaseImportsFor(operation string) {
+	e.mu.Lock()
+	hit := operation != "" && e.releaseBefore == operation
+	if hit {
+		e.releaseBefore = ""
+	}
+	e.mu.Unlock()
+	if hit {
+		e.ReleaseImports()
 	}
 }
 

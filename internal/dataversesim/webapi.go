@@ -85,6 +85,7 @@ func (s *Server) serveWebAPI(w http.ResponseWriter, r *http.Request, env *Enviro
 		writeODataError(w, inj.status, inj.code, inj.message)
 		return
 	}
+	env.releaseImportsFor(entry.Operation)
 
 	env.mu.Lock()
 	defer env.mu.Unlock()
