@@ -283,11 +283,7 @@ func TestImportWhoseJobVanishedIsStartedAgain(t *testing.T) {
 	f.sim.env.FailImports("The import was rolled back (simulated).")
 	f.create("contoso", f.fullSpec())
 	imports := func() int { return countOp(f, "ImportSolutionAsync") }
-	for deadline := time.Now().Add(waitTimeout); imports() < 2; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d imports: a vanished import was not started again\n%s", imports(), describeConditions(get(t, f.ns, "contoso")))
-		}
-	}
+	waitForOp(t, f, "ImportSolutionAsync", 2, "a vanished import started again")
 	f.sim.env.FailImports("")
 	sc := waitReady(t, f.ns, "contoso")
 	if n := imports(); n != 2 {
@@ -357,11 +353,7 @@ func TestAnotherImportRunningIsWaitedFor(t *testing.T) {
 	}
 	// Polling someone else's import reads the package once, not once a poll.
 	polls := countOp(f, "ListImportJobs")
-	for deadline := time.Now().Add(waitTimeout); countOp(f, "ListImportJobs") < polls+2; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the operator stopped polling the running import")
-		}
-	}
+	waitForOp(t, f, "ListImportJobs", polls+2, "two more polls of the running import")
 	if n := liveReads.count(&corev1.ConfigMap{}, keyOf(f.ns, "solution")); n != 1 {
 		t.Errorf("the package was read %d times while waiting, want once", n)
 	}
@@ -414,11 +406,7 @@ func TestImportRefusedAtRunTimeIsStartedAgain(t *testing.T) {
 	f.standardSecrets()
 	f.sim.env.FailImports("Cannot start another solution import because there is a previous solution import or uninstall running at this moment. Please try again later.")
 	f.create("contoso", f.fullSpec())
-	for deadline := time.Now().Add(waitTimeout); countOp(f, "ImportSolutionAsync") < 2; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the refused import was not started again\n%s", describeConditions(get(t, f.ns, "contoso")))
-		}
-	}
+	waitForOp(t, f, "ImportSolutionAsync", 2, "the refused import started again")
 	f.sim.env.FailImports("")
 	waitReady(t, f.ns, "contoso")
 	if n := len(eventsFor(t, f.ns, "contoso")[controllers.ReasonImportFailed]); n != 0 {
@@ -503,6 +491,16 @@ func startImportAsAdmin(t *testing.T, f *fixture, p solution.Package) {
 	}
 	if _, err := c.ImportSolutionAsync(context.Background(), pkg); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// waitForOp waits until the simulator has logged n requests of an operation.
+func waitForOp(t *testing.T, f *fixture, op string, n int, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(waitTimeout); countOp(f, op) < n; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s (%d %s requests)\n%s", what, countOp(f, op), op, describeConditions(get(t, f.ns, "contoso")))
+		}
 	}
 }
 
