@@ -147,11 +147,7 @@ func (r *Reconciler) importUnlessRunning(ctx context.Context, s *scope, manifest
 // own rather than with a growing backoff. Its message is one, however the import was met,
 // so waiting costs no status write per poll; the log names the job.
 func (r *Reconciler) waitForOthersImport(s *scope) {
-	const cond = salesv1alpha1.ConditionSolutionImported
-	const msg = "another solution import, not recorded on this object, is running in the environment; waiting for it to finish"
-	setFalse(s.obj, cond, ReasonImportInProgress, msg)
-	s.inProgress = retrying(cond, ReasonImportInProgress, "%s", msg)
-	s.requeueAfter = r.ImportPollInterval
+	r.importInProgress(s, "another solution import, not recorded on this object, is running in the environment; waiting for it to finish")
 }
 
 // observeSolution only reads whether the solution is installed, for the steps that need
@@ -267,10 +263,7 @@ func (r *Reconciler) finishImport(ctx context.Context, s *scope, rec *importReco
 		if err := r.setImportRecord(ctx, s, nil); err != nil {
 			return err
 		}
-		msg := fmt.Sprintf("the import of %s %s %s; importing it again", rec.UniqueName, rec.Version, again)
-		setFalse(s.obj, cond, ReasonImportInProgress, msg)
-		s.inProgress = retrying(cond, ReasonImportInProgress, "%s", msg)
-		s.requeueAfter = r.ImportPollInterval
+		r.importInProgress(s, fmt.Sprintf("the import of %s %s %s; importing it again", rec.UniqueName, rec.Version, again))
 		return nil
 	}
 	if outcome == importSucceeded {
@@ -298,11 +291,16 @@ func (r *Reconciler) finishImport(ctx context.Context, s *scope, rec *importReco
 }
 
 func (r *Reconciler) waitForImport(s *scope, rec *importRecord) {
-	const cond = salesv1alpha1.ConditionSolutionImported
 	s.obj.Status.Solution.ImportJob = &salesv1alpha1.ImportJobStatus{
 		AsyncOperationID: rec.AsyncOperationID, ImportJobKey: rec.ImportJobKey, Version: rec.Version, StartedAt: &rec.StartedAt,
 	}
-	msg := fmt.Sprintf("importing %s %s", rec.UniqueName, rec.Version)
+	r.importInProgress(s, fmt.Sprintf("importing %s %s", rec.UniqueName, rec.Version))
+}
+
+// importInProgress ends the pass waiting for an import: SolutionImported says why, and
+// the next pass comes after the import poll interval, not a growing backoff.
+func (r *Reconciler) importInProgress(s *scope, msg string) {
+	const cond = salesv1alpha1.ConditionSolutionImported
 	setFalse(s.obj, cond, ReasonImportInProgress, msg)
 	s.inProgress = retrying(cond, ReasonImportInProgress, "%s", msg)
 	s.requeueAfter = r.ImportPollInterval
