@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
-	"github.com/bcconnect/salesconnection-operator/controllers"
 	"github.com/bcconnect/salesconnection-operator/internal/testenv"
 )
 
@@ -79,7 +78,7 @@ func TestArgoCDHealthOnLiveObjects(t *testing.T) {
 	f.sim.env.HoldImports()
 
 	f.create("contoso", f.fullSpec())
-	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, controllers.ReasonImportInProgress)
+	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, salesv1alpha1.ReasonImportInProgress)
 	if status, msg := argoHealth(t, sc); status != "Progressing" || !strings.Contains(msg, "ImportInProgress") {
 		t.Errorf("during an import: %s %q, want Progressing", status, msg)
 	}
@@ -93,7 +92,7 @@ func TestArgoCDHealthOnLiveObjects(t *testing.T) {
 	spec := f.connectionOnlySpec()
 	spec.Authentication.SecretRef.Name = "wrong"
 	f.create("wrong-secret", spec)
-	sc = waitForCondition(t, f.ns, "wrong-secret", salesv1alpha1.ConditionStalled, metav1.ConditionTrue, controllers.ReasonAuthenticationFailed)
+	sc = waitForCondition(t, f.ns, "wrong-secret", salesv1alpha1.ConditionStalled, metav1.ConditionTrue, salesv1alpha1.ReasonAuthenticationFailed)
 	if status, msg := argoHealth(t, sc); status != "Degraded" || !strings.Contains(msg, "AuthenticationFailed") {
 		t.Errorf("with a wrong secret: %s %q, want Degraded", status, msg)
 	}

@@ -37,18 +37,20 @@ type secretReader struct {
 	cache map[string]*corev1.Secret
 }
 
-func (r *secretReader) get(ctx context.Context, name, condition, purpose string) (*corev1.Secret, error) {
+func (r *secretReader) get(ctx context.Context, name, purpose string) (*corev1.Secret, error) {
 	if s, ok := r.cache[name]; ok {
 		return s, nil
 	}
 	s := &corev1.Secret{}
 	err := r.reader.Get(ctx, client.ObjectKey{Namespace: r.namespace, Name: name}, s)
 	if apierrors.IsNotFound(err) {
-		return nil, stalled(condition, ReasonSecretNotFound,
+		return nil, stalledOnSpec(salesv1alpha1.ReasonSecretNotFound,
 			"Secret %s/%s (%s) not found: create it in the SalesConnection's namespace", r.namespace, name, purpose)
 	}
 	if err != nil {
-		return nil, retrying(condition, ReasonRetrying, "reading Secret %s/%s failed; retrying", r.namespace, name)
+		f := retrying(salesv1alpha1.ReasonRetrying, "reading Secret %s/%s failed; retrying", r.namespace, name)
+		f.cause = err
+		return nil, f
 	}
 	if r.cache == nil {
 		r.cache = map[string]*corev1.Secret{}
@@ -59,21 +61,21 @@ func (r *secretReader) get(ctx context.Context, name, condition, purpose string)
 
 // value returns a required key of a Secret. A missing or empty key names the Secret and
 // the key, never a value.
-func (r *secretReader) value(ctx context.Context, name, key, condition, purpose string) ([]byte, error) {
-	s, err := r.get(ctx, name, condition, purpose)
+func (r *secretReader) value(ctx context.Context, name, key, purpose string) ([]byte, error) {
+	s, err := r.get(ctx, name, purpose)
 	if err != nil {
 		return nil, err
 	}
 	v := s.Data[key]
 	if len(v) == 0 {
-		return nil, stalled(condition, ReasonSecretKeyMissing,
+		return nil, stalledOnSpec(salesv1alpha1.ReasonSecretKeyMissing,
 			"Secret %s/%s (%s) has no key %q: add it", r.namespace, name, purpose, key)
 	}
 	return v, nil
 }
 
-func (r *secretReader) optional(ctx context.Context, name, key, condition, purpose string) (string, error) {
-	s, err := r.get(ctx, name, condition, purpose)
+func (r *secretReader) optional(ctx context.Context, name, key, purpose string) (string, error) {
+	s, err := r.get(ctx, name, purpose)
 	if err != nil {
 		return "", err
 	}
@@ -82,7 +84,6 @@ func (r *secretReader) optional(ctx context.Context, name, key, condition, purpo
 
 // credentialsFor builds the credentials of one principal from its Secret.
 func (r *secretReader) credentialsFor(ctx context.Context, auth *salesv1alpha1.Authentication, principal, tokenFile string) (dataverse.Credentials, error) {
-	cond := salesv1alpha1.ConditionConnectionVerified
 	creds := dataverse.Credentials{TenantID: auth.TenantID, AuthorityHost: auth.AuthorityHost}
 	purpose := principal + " credentials"
 	secretName := ""
@@ -90,7 +91,7 @@ func (r *secretReader) credentialsFor(ctx context.Context, auth *salesv1alpha1.A
 		secretName = auth.SecretRef.Name
 	}
 	need := func(key string) (string, error) {
-		v, err := r.value(ctx, secretName, key, cond, purpose)
+		v, err := r.value(ctx, secretName, key, purpose)
 		return string(v), err
 	}
 	var err error
@@ -106,16 +107,16 @@ func (r *secretReader) credentialsFor(ctx context.Context, auth *salesv1alpha1.A
 		if creds.ClientID, err = need(keyClientID); err != nil {
 			return creds, err
 		}
-		if creds.CertificatePEM, err = r.value(ctx, secretName, keyTLSCert, cond, purpose); err != nil {
+		if creds.CertificatePEM, err = r.value(ctx, secretName, keyTLSCert, purpose); err != nil {
 			return creds, err
 		}
-		creds.PrivateKeyPEM, err = r.value(ctx, secretName, keyTLSKey, cond, purpose)
+		creds.PrivateKeyPEM, err = r.value(ctx, secretName, keyTLSKey, purpose)
 	case salesv1alpha1.AuthenticationWorkloadIdentity:
 		creds.Type = dataverse.AuthWorkloadIdentity
 		creds.ClientID = auth.ClientID
 		creds.TokenFile = tokenFile
 		if tokenFile == "" {
-			return creds, stalled(cond, ReasonUnsupportedAuthType,
+			return creds, stalledOnSpec(salesv1alpha1.ReasonUnsupportedAuthType,
 				"WorkloadIdentity needs the operator to run with a federated service account token (AZURE_FEDERATED_TOKEN_FILE is not set): install the Azure workload identity webhook and label the operator's service account")
 		}
 	case salesv1alpha1.AuthenticationOAuth, salesv1alpha1.AuthenticationOffice365, salesv1alpha1.AuthenticationIFD:
@@ -131,15 +132,15 @@ func (r *secretReader) credentialsFor(ctx context.Context, auth *salesv1alpha1.A
 		if creds.Password, err = need(keyPassword); err != nil {
 			return creds, err
 		}
-		creds.ClientID, err = r.optional(ctx, secretName, keyClientID, cond, purpose)
+		creds.ClientID, err = r.optional(ctx, secretName, keyClientID, purpose)
 		if auth.Type == salesv1alpha1.AuthenticationIFD && creds.TenantID == "" {
 			creds.TenantID = "adfs"
 		}
 	case salesv1alpha1.AuthenticationAD:
-		return creds, stalled(cond, ReasonUnsupportedAuthType,
+		return creds, stalledOnSpec(salesv1alpha1.ReasonUnsupportedAuthType,
 			"authentication type AD (Windows integrated sign-in) needs NTLM, which the operator does not speak: use IFD (AD FS), OAuth or an application user")
 	default:
-		return creds, stalled(cond, ReasonUnsupportedAuthType, "authentication type %q is not supported", auth.Type)
+		return creds, stalledOnSpec(salesv1alpha1.ReasonUnsupportedAuthType, "authentication type %q is not supported", auth.Type)
 	}
 	return creds, err
 }
@@ -150,12 +151,12 @@ func (r *secretReader) caBundle(ctx context.Context, tls *salesv1alpha1.TLSConfi
 		return nil, nil
 	}
 	ref := tls.CASecretRef
-	pem, err := r.value(ctx, ref.Name, ref.Key, salesv1alpha1.ConditionConnectionVerified, "CA bundle")
+	pem, err := r.value(ctx, ref.Name, ref.Key, "CA bundle")
 	if err != nil {
 		return nil, err
 	}
 	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
-		return nil, stalled(salesv1alpha1.ConditionConnectionVerified, ReasonTLSError,
+		return nil, stalledOnSpec(salesv1alpha1.ReasonTLSError,
 			"key %q of Secret %s/%s (spec.tls.caSecretRef) holds no PEM certificate: put the CA certificate there", ref.Key, r.namespace, ref.Name)
 	}
 	return pem, nil

@@ -21,11 +21,11 @@ import (
 
 // stalledWith waits for Stalled=True with reason on the object and checks the summary
 // conditions agree.
-func stalledWith(t *testing.T, ns, name, reason string) *salesv1alpha1.SalesConnection {
+func stalledWith(t *testing.T, ns, name string, reason salesv1alpha1.Reason) *salesv1alpha1.SalesConnection {
 	t.Helper()
 	sc := waitForCondition(t, ns, name, salesv1alpha1.ConditionStalled, metav1.ConditionTrue, reason)
 	ready := condition(sc, salesv1alpha1.ConditionReady)
-	if ready == nil || ready.Status != metav1.ConditionFalse || ready.Reason != reason {
+	if ready == nil || ready.Status != metav1.ConditionFalse || ready.Reason != string(reason) {
 		t.Errorf("Ready = %+v, want False/%s", ready, reason)
 	}
 	if condition(sc, salesv1alpha1.ConditionReconciling) != nil {
@@ -55,13 +55,13 @@ func TestWrongSecretStallsWithoutHotLoopAndRecoversOnRotation(t *testing.T) {
 	f.secret("integration", map[string]string{"clientID": integrationAppID, "clientSecret": "wrong-value"})
 	f.create("contoso", f.connectionOnlySpec())
 
-	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonAuthenticationFailed)
+	sc := stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonAuthenticationFailed)
 	msg := condition(sc, salesv1alpha1.ConditionConnectionVerified).Message
 	if !strings.Contains(msg, "AADSTS7000215") || !strings.Contains(msg, "credentials") {
 		t.Errorf("the message must say what to fix: %q", msg)
 	}
 	noSecretIn(t, sc, "wrong-value", integrationSecret)
-	warnings := waitForEvent(t, f.ns, "contoso", controllers.ReasonAuthenticationFailed)
+	warnings := waitForEvent(t, f.ns, "contoso", string(salesv1alpha1.ReasonAuthenticationFailed))
 	for _, w := range warnings {
 		if strings.Contains(w, "wrong-value") {
 			t.Error("an event reveals the secret")
@@ -90,7 +90,7 @@ func TestSecretCreatedLateIsPickedUp(t *testing.T) {
 	f := newFixture(t)
 	f.secret("ca", map[string]string{"ca.crt": string(f.sim.caPEM)})
 	f.create("contoso", f.connectionOnlySpec())
-	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonSecretNotFound)
+	sc := stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonSecretNotFound)
 	if msg := condition(sc, salesv1alpha1.ConditionConnectionVerified).Message; !strings.Contains(msg, f.ns+"/integration") {
 		t.Errorf("the message must name the Secret: %q", msg)
 	}
@@ -103,7 +103,7 @@ func TestMissingSecretKeyNamesTheKey(t *testing.T) {
 	f.standardSecrets()
 	f.secret("integration", map[string]string{"clientID": integrationAppID})
 	f.create("contoso", f.connectionOnlySpec())
-	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonSecretKeyMissing)
+	sc := stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonSecretKeyMissing)
 	if msg := condition(sc, salesv1alpha1.ConditionConnectionVerified).Message; !strings.Contains(msg, `"clientSecret"`) {
 		t.Errorf("the message must name the key: %q", msg)
 	}
@@ -113,34 +113,34 @@ func TestConnectionRequirements(t *testing.T) {
 	cases := []struct {
 		name   string
 		setup  func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec)
-		reason string
+		reason salesv1alpha1.Reason
 		says   string
 	}{
 		{"sdk version older than the server", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
 			spec.SDKVersion = "9.1"
-		}, controllers.ReasonVersionIncompatible, "set sdkVersion to 9.2"},
+		}, salesv1alpha1.ReasonVersionIncompatible, "set sdkVersion to 9.2"},
 		{"integration user is a System Administrator", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
 			if err := f.sim.env.AssignRole(f.sim.integrationUserID, "System Administrator"); err != nil {
 				t.Fatal(err)
 			}
-		}, controllers.ReasonUserIsSysAdmin, "remove the role"},
+		}, salesv1alpha1.ReasonUserIsSysAdmin, "remove the role"},
 		{"integration user disabled", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
 			f.sim.env.SetUserDisabled(f.sim.integrationUserID, true)
-		}, controllers.ReasonUserDisabled, "enable it"},
+		}, salesv1alpha1.ReasonUserDisabled, "enable it"},
 		{"AD authentication", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
 			spec.Authentication.Type = salesv1alpha1.AuthenticationAD
-		}, controllers.ReasonUnsupportedAuthType, "NTLM"},
+		}, salesv1alpha1.ReasonUnsupportedAuthType, "NTLM"},
 		{"server certificate not trusted", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
 			spec.TLS = nil
-		}, controllers.ReasonTLSError, "spec.tls.caSecretRef"},
+		}, salesv1alpha1.ReasonTLSError, "spec.tls.caSecretRef"},
 		{"CA Secret without a certificate", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
 			f.secret("ca", map[string]string{"ca.crt": "not a certificate"})
-		}, controllers.ReasonTLSError, "holds no PEM certificate"},
+		}, salesv1alpha1.ReasonTLSError, "holds no PEM certificate"},
 		{"workload identity without a federated token", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
 			spec.Authentication = salesv1alpha1.Authentication{
 				Type: salesv1alpha1.AuthenticationWorkloadIdentity, TenantID: tenantID, ClientID: integrationAppID, AuthorityHost: f.sim.authority,
 			}
-		}, controllers.ReasonUnsupportedAuthType, "AZURE_FEDERATED_TOKEN_FILE"},
+		}, salesv1alpha1.ReasonUnsupportedAuthType, "AZURE_FEDERATED_TOKEN_FILE"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,7 +167,7 @@ func TestProfileConfigMapOfSomeoneElseIsLeftAlone(t *testing.T) {
 	spec := f.connectionOnlySpec()
 	spec.WriteConnectionProfileTo = &salesv1alpha1.LocalObjectReference{Name: "profile"}
 	f.create("contoso", spec)
-	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonProfileConflict)
+	sc := stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonProfileConflict)
 	if msg := condition(sc, salesv1alpha1.ConditionReady).Message; !strings.Contains(msg, "writeConnectionProfileTo") {
 		t.Errorf("message %q must name the field to change", msg)
 	}
@@ -188,7 +188,7 @@ func TestUnreachableIsRetried(t *testing.T) {
 	spec := f.connectionOnlySpec()
 	spec.URL = closed
 	f.create("contoso", spec)
-	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, controllers.ReasonUnreachable)
+	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, salesv1alpha1.ReasonUnreachable)
 	if condition(sc, salesv1alpha1.ConditionStalled) != nil {
 		t.Error("an unreachable server is transient, not Stalled")
 	}
@@ -213,7 +213,7 @@ func TestThrottlingWaitsForRetryAfter(t *testing.T) {
 	const inFlight = time.Second
 	f.sim.env.Faults().ThrottleAfter(3, time.Hour, retryAfter)
 	f.create("contoso", f.connectionOnlySpec())
-	waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, controllers.ReasonThrottled)
+	waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, salesv1alpha1.ReasonThrottled)
 	// The second user has sent nothing, so the simulator would serve it: only the
 	// operator's memory of the environment's Retry-After holds it back.
 	time.Sleep(inFlight)
@@ -251,7 +251,7 @@ func TestImportFailureStallsAndRetriesOnlyWhenAsked(t *testing.T) {
 	f.standardSecrets()
 	f.sim.env.FailImports("The solution file is corrupt (simulated).")
 	f.create("contoso", f.fullSpec())
-	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonImportFailed)
+	sc := stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonImportFailed)
 	if msg := condition(sc, salesv1alpha1.ConditionSolutionImported).Message; !strings.Contains(msg, "corrupt") || !strings.Contains(msg, salesv1alpha1.AnnotationRequestedAt) {
 		t.Errorf("message %q must carry Dataverse's reason and how to retry", msg)
 	}
@@ -303,7 +303,7 @@ func TestMissingDependenciesAreNamed(t *testing.T) {
 	pkg.Dependencies = []string{"bcbi_CdsBaseIntegration (1.0.0.0)"}
 	f.solutionConfigMap(pkg)
 	f.create("contoso", f.fullSpec())
-	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonMissingDependencies)
+	sc := stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonMissingDependencies)
 	if msg := condition(sc, salesv1alpha1.ConditionSolutionImported).Message; !strings.Contains(msg, "bcbi_CdsBaseIntegration") {
 		t.Errorf("message %q must name the missing solution", msg)
 	}
@@ -315,7 +315,7 @@ func TestAdministratorWithoutPrivilege(t *testing.T) {
 	})
 	f.standardSecrets()
 	f.create("contoso", f.fullSpec())
-	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonInsufficientPrivilege)
+	sc := stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonInsufficientPrivilege)
 	if msg := condition(sc, salesv1alpha1.ConditionSolutionImported).Message; !strings.Contains(msg, "System Administrator") {
 		t.Errorf("message %q must say which role is needed", msg)
 	}
@@ -327,12 +327,12 @@ func TestInvalidPackageAndMissingConfigMap(t *testing.T) {
 	f.secret("integration", map[string]string{"clientID": integrationAppID, "clientSecret": integrationSecret})
 	f.secret("admin", map[string]string{"clientID": adminClientID, "clientSecret": adminSecret})
 	f.create("contoso", f.fullSpec())
-	stalledWith(t, f.ns, "contoso", controllers.ReasonPackageNotFound)
+	stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonPackageNotFound)
 
 	// A ConfigMap created late is picked up through the ConfigMap watch; a zip that is
 	// not a solution is refused before anything is sent to Dataverse.
 	f.solutionConfigMapRaw([]byte("not a zip"))
-	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonInvalidPackage)
+	sc := stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonInvalidPackage)
 	if msg := condition(sc, salesv1alpha1.ConditionSolutionImported).Message; !strings.Contains(msg, "not a zip") {
 		t.Errorf("message %q", msg)
 	}
@@ -347,7 +347,7 @@ func TestAnotherImportRunningIsWaitedFor(t *testing.T) {
 	f.sim.env.HoldImports()
 	startImportAsAdmin(t, f, integrationPackage())
 	f.create("contoso", f.fullSpec())
-	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionSolutionImported, metav1.ConditionFalse, controllers.ReasonImportInProgress)
+	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionSolutionImported, metav1.ConditionFalse, salesv1alpha1.ReasonImportInProgress)
 	if msg := condition(sc, salesv1alpha1.ConditionSolutionImported).Message; !strings.Contains(msg, "not recorded on this object") {
 		t.Errorf("message %q must say the import is not this connection's", msg)
 	}
@@ -362,7 +362,7 @@ func TestAnotherImportRunningIsWaitedFor(t *testing.T) {
 	if n := f.sim.srv.CountRequests(func(r dataversesim.Request) bool { return r.Operation == "ImportSolutionAsync" }); n != 1 {
 		t.Errorf("%d ImportSolutionAsync requests, want only the administrator's: the operator waits for a running import", n)
 	}
-	if n := len(eventsFor(t, f.ns, "contoso")[controllers.ReasonImportInProgress]); n != 0 {
+	if n := len(eventsFor(t, f.ns, "contoso")[string(salesv1alpha1.ReasonImportInProgress)]); n != 0 {
 		t.Errorf("waiting for another import is not a failure, but %d Warning events said so", n)
 	}
 }
@@ -409,7 +409,7 @@ func TestImportRefusedAtRunTimeIsStartedAgain(t *testing.T) {
 	waitForOp(t, f, "ImportSolutionAsync", 2, "the refused import started again")
 	f.sim.env.FailImports("")
 	waitReady(t, f.ns, "contoso")
-	if n := len(eventsFor(t, f.ns, "contoso")[controllers.ReasonImportFailed]); n != 0 {
+	if n := len(eventsFor(t, f.ns, "contoso")[string(salesv1alpha1.ReasonImportFailed)]); n != 0 {
 		t.Errorf("a refused import is not a failed package, but %d ImportFailed events said so", n)
 	}
 }
@@ -430,7 +430,7 @@ func TestImportRefusedForAnotherIsRetried(t *testing.T) {
 	if refused, accepted := imports(false), imports(true); refused != 1 || accepted != 1 {
 		t.Errorf("%d imports refused and %d accepted, want 1 and 1", refused, accepted)
 	}
-	if n := len(eventsFor(t, f.ns, "contoso")[controllers.ReasonImportInProgress]); n != 0 {
+	if n := len(eventsFor(t, f.ns, "contoso")[string(salesv1alpha1.ReasonImportInProgress)]); n != 0 {
 		t.Errorf("waiting for another import is not a failure, but %d Warning events said so", n)
 	}
 }
@@ -444,7 +444,7 @@ func TestSubmittedOrdersBlockTurningSalesOrdersOff(t *testing.T) {
 	f.update("contoso", func(spec *salesv1alpha1.SalesConnectionSpec) {
 		spec.SalesOrderIntegration = &salesv1alpha1.SalesOrderIntegration{Enabled: false}
 	})
-	stalledWith(t, f.ns, "contoso", controllers.ReasonSubmittedOrdersExist)
+	stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonSubmittedOrdersExist)
 	if !f.sim.env.SOPIntegration() {
 		t.Fatal("the flag was turned off while a submitted order exists")
 	}
@@ -463,7 +463,7 @@ func TestUserMapping(t *testing.T) {
 	spec.UserMapping = &salesv1alpha1.UserMapping{Users: []string{"alice@contoso.com", "carol@contoso.com"}}
 	f.create("informational", spec)
 	sc := waitReady(t, f.ns, "informational")
-	if c := condition(sc, salesv1alpha1.ConditionUsersMapped); c == nil || c.Status != metav1.ConditionFalse || c.Reason != controllers.ReasonUnmappedUsers {
+	if c := condition(sc, salesv1alpha1.ConditionUsersMapped); c == nil || c.Status != metav1.ConditionFalse || c.Reason != string(salesv1alpha1.ReasonUnmappedUsers) {
 		t.Errorf("UsersMapped = %+v", c)
 	}
 	if um := sc.Status.UserMapping; um == nil || um.Mapped != 1 || um.Total != 2 || strings.Join(um.Unmapped, ",") != "carol@contoso.com" {
@@ -472,7 +472,7 @@ func TestUserMapping(t *testing.T) {
 
 	spec.UserMapping.Required = true
 	f.create("required", spec)
-	stalledWith(t, f.ns, "required", controllers.ReasonUnmappedUsers)
+	stalledWith(t, f.ns, "required", salesv1alpha1.ReasonUnmappedUsers)
 }
 
 // startImportAsAdmin starts an import as another tool would, outside the operator.

@@ -180,7 +180,7 @@ func TestImportInProgressIsInProgress(t *testing.T) {
 	f.standardSecrets()
 	f.sim.env.HoldImports()
 	f.create("contoso", f.fullSpec())
-	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, controllers.ReasonImportInProgress)
+	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, salesv1alpha1.ReasonImportInProgress)
 	if got := kstatusOf(t, sc); got != status.InProgressStatus {
 		t.Errorf("kstatus during an import = %s, want InProgress", got)
 	}
@@ -200,7 +200,7 @@ func TestDisableDisconnectsOnly(t *testing.T) {
 	f.create("contoso", f.fullSpec())
 	waitReady(t, f.ns, "contoso")
 	f.update("contoso", func(spec *salesv1alpha1.SalesConnectionSpec) { spec.Enabled = ptr.To(false) })
-	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReady, metav1.ConditionTrue, controllers.ReasonDisabled)
+	sc := waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReady, metav1.ConditionTrue, salesv1alpha1.ReasonDisabled)
 	if len(f.sim.env.NavConnections()) != 0 {
 		t.Error("the Business Central link is still there")
 	}
@@ -218,7 +218,7 @@ func TestDisableDisconnectsOnly(t *testing.T) {
 	}
 
 	f.update("contoso", func(spec *salesv1alpha1.SalesConnectionSpec) { spec.Enabled = ptr.To(true) })
-	waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReady, metav1.ConditionTrue, controllers.ReasonReady)
+	waitForCondition(t, f.ns, "contoso", salesv1alpha1.ConditionReady, metav1.ConditionTrue, salesv1alpha1.ReasonReady)
 	if len(f.sim.env.NavConnections()) != 1 {
 		t.Error("enabling again does not link again")
 	}
@@ -230,7 +230,7 @@ func TestObserveModeReportsAndChangesNothing(t *testing.T) {
 	spec := f.fullSpec()
 	spec.ManagementPolicy = salesv1alpha1.ManagementPolicyObserve
 	f.create("contoso", spec)
-	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonPendingChanges)
+	sc := stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonPendingChanges)
 	pending := strings.Join(sc.Status.PendingChanges, "\n")
 	for _, want := range []string{"import solution MicrosoftDynamicsNavIntegration (not installed -> 25.0.1.0)", "sales order integration on"} {
 		if !strings.Contains(pending, want) {
@@ -343,7 +343,7 @@ func TestDeletionWithoutCredentialsWaitsForForceDelete(t *testing.T) {
 	}
 	sc = waitFor(t, f.ns, "contoso", "deletion blocked", func(sc *salesv1alpha1.SalesConnection) bool {
 		c := condition(sc, salesv1alpha1.ConditionStalled)
-		return c != nil && c.Reason == controllers.ReasonSecretNotFound && strings.Contains(c.Message, salesv1alpha1.AnnotationForceDelete)
+		return c != nil && c.Reason == string(salesv1alpha1.ReasonSecretNotFound) && strings.Contains(c.Message, salesv1alpha1.AnnotationForceDelete)
 	})
 	if len(f.sim.env.NavConnections()) != 1 {
 		t.Error("the link was removed without credentials?")
@@ -471,7 +471,7 @@ func TestNewPackageVersionIsImported(t *testing.T) {
 	// Through the ConfigMap watch, without a nudge.
 	waitFor(t, f.ns, "contoso", "the new package version installed", func(sc *salesv1alpha1.SalesConnection) bool {
 		return sc.Status.Solution != nil && sc.Status.Solution.Version == "25.0.2.0" &&
-			meta.IsStatusConditionTrue(sc.Status.Conditions, salesv1alpha1.ConditionReady)
+			meta.IsStatusConditionTrue(sc.Status.Conditions, string(salesv1alpha1.ConditionReady))
 	})
 	if sol, ok := f.sim.env.Solution(controllers.IntegrationSolutionName); !ok || sol.Version != "25.0.2.0" {
 		t.Errorf("installed: %+v", sol)

@@ -38,7 +38,7 @@ func TestSecurityRolesOverride(t *testing.T) {
 		spec := f.fullSpec()
 		spec.SecurityRoles = []string{"Integration User", "Salesperson"}
 		f.create("contoso", spec)
-		sc := stalledWith(t, f.ns, "contoso", controllers.ReasonRoleNotFound)
+		sc := stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonRoleNotFound)
 		if msg := condition(sc, salesv1alpha1.ConditionRolesAssigned).Message; !strings.Contains(msg, "Salesperson") || !strings.Contains(msg, "spec.securityRoles") {
 			t.Errorf("message %q must name the role and the field", msg)
 		}
@@ -47,7 +47,7 @@ func TestSecurityRolesOverride(t *testing.T) {
 		f := newFixture(t, withIntegrationSolution)
 		f.standardSecrets()
 		f.create("contoso", f.connectionOnlySpec())
-		sc := stalledWith(t, f.ns, "contoso", controllers.ReasonRolesNotAssigned)
+		sc := stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonRolesNotAssigned)
 		msg := condition(sc, salesv1alpha1.ConditionRolesAssigned).Message
 		for _, want := range []string{"Integration Administrator", "Integration User", "spec.administrator"} {
 			if !strings.Contains(msg, want) {
@@ -96,7 +96,7 @@ func TestInvalidURLStalls(t *testing.T) {
 	spec := f.connectionOnlySpec()
 	spec.URL = "https:///contoso" // passes the schema, names no host
 	f.create("contoso", spec)
-	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonInvalidURL)
+	sc := stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonInvalidURL)
 	if msg := condition(sc, salesv1alpha1.ConditionConnectionVerified).Message; !strings.Contains(msg, "spec.url") {
 		t.Errorf("message %q must name spec.url", msg)
 	}
@@ -110,7 +110,7 @@ func TestDataverseRefusalStallsWithItsMessage(t *testing.T) {
 	f.standardSecrets()
 	f.sim.env.Faults().FailNext("GetOrganization", 400, "0x80040203", 1)
 	f.create("contoso", f.fullSpec())
-	sc := stalledWith(t, f.ns, "contoso", controllers.ReasonDataverseError)
+	sc := stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonDataverseError)
 	msg := condition(sc, salesv1alpha1.ConditionSalesOrderIntegrationConfigured).Message
 	if !strings.Contains(msg, "0x80040203") || !strings.Contains(msg, "organization settings") {
 		t.Errorf("message %q must say what was refused, with Dataverse's code", msg)
@@ -133,7 +133,7 @@ func TestDeprovisionWaitsForSubmittedOrders(t *testing.T) {
 	}
 	sc = waitFor(t, f.ns, "contoso", "deletion waiting for submitted orders", func(sc *salesv1alpha1.SalesConnection) bool {
 		c := condition(sc, salesv1alpha1.ConditionStalled)
-		return c != nil && c.Reason == controllers.ReasonSubmittedOrdersExist
+		return c != nil && c.Reason == string(salesv1alpha1.ReasonSubmittedOrdersExist)
 	})
 	if msg := condition(sc, salesv1alpha1.ConditionStalled).Message; !strings.Contains(msg, "deletion is waiting") || !strings.Contains(msg, salesv1alpha1.AnnotationForceDelete) {
 		t.Errorf("message %q must say deletion waits and how to force it", msg)

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -17,7 +15,6 @@ import (
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
 	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
-	"github.com/bcconnect/salesconnection-operator/internal/envurl"
 )
 
 // Reconciler reconciles SalesConnection objects.
@@ -46,8 +43,9 @@ type Reconciler struct {
 	packages packageCache
 }
 
-// Reconcile brings one SalesConnection's environment to its spec and reports status.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+// Reconcile brings one SalesConnection's environment to its spec and reports status:
+// object → scope → steps → outcome → status and the next pass.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	log := ctrl.LoggerFrom(ctx)
 	// The pass reads the object live, not from the cache: what it decides (drift to report,
 	// roles it assigned, an import to resume) depends on the status it starts from, and
@@ -70,153 +68,63 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 		}
 	}
 
-	s := &scope{
+	s := r.newScope(ctx, obj)
+	if !obj.Spec.IsEnabled() {
+		removeStepConditions(obj)
+	}
+	return r.finish(ctx, s, r.runSteps(ctx, s, stepsFor(s)))
+}
+
+func (r *Reconciler) newScope(ctx context.Context, obj *salesv1alpha1.SalesConnection) *scope {
+	return &scope{
 		obj:     obj,
-		log:     log,
+		log:     ctrl.LoggerFrom(ctx),
 		before:  *obj.Status.DeepCopy(),
 		secrets: &secretReader{reader: r.APIReader, namespace: obj.Namespace},
 	}
-	defer func() {
-		err := r.writeStatus(ctx, s)
-		if apierrors.IsConflict(err) {
-			// The spec changed while this pass ran; the next pass works on the new one.
-			log.V(1).Info("the object changed while this pass ran; requeueing")
-			res, retErr = ctrl.Result{RequeueAfter: time.Second}, nil
-			return
-		}
-		if err != nil {
-			retErr = errors.Join(retErr, err)
-		}
-	}()
-
-	err := r.reconcileNormal(ctx, s)
-	s.failure = asPhaseError(err)
-	if err != nil {
-		log.Info("reconcile did not complete", "reason", s.failure.reason, "error", err.Error())
-	}
-	return r.result(s, err)
 }
 
-// phase is one step of a pass. It reads Dataverse first and writes only what differs.
-type phase func(ctx context.Context, s *scope) error
-
-// reconcileNormal runs the phases in order, stopping at the first that fails or waits.
-func (r *Reconciler) reconcileNormal(ctx context.Context, s *scope) error {
-	if err := r.reconcileURL(ctx, s); err != nil {
-		return err
+// finish turns the result of a pass into status, events and when to come back.
+func (r *Reconciler) finish(ctx context.Context, s *scope, res passResult) (ctrl.Result, error) {
+	if f := res.failure; f != nil {
+		s.log.Info("reconcile did not complete", "reason", f.reason, "error", f.Error())
 	}
-	if err := r.reconcileClients(ctx, s); err != nil {
-		return err
+	err := r.writeStatus(ctx, s, res)
+	if apierrors.IsConflict(err) {
+		// The spec changed while this pass ran; the next pass works on the new one.
+		s.log.V(1).Info("the object changed while this pass ran; requeueing")
+		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
-	if !s.obj.Spec.IsEnabled() {
-		if err := r.reconcileDisabled(ctx, s); err != nil {
-			return err
-		}
-		// Business Central-side tooling reads from the profile that the connection is off.
-		return r.reconcileProfile(ctx, s)
-	}
-	phases := []phase{
-		r.reconcileConnection,
-		r.reconcileSolution,
-		r.reconcileRoles,
-		r.reconcileLink,
-		r.reconcileSalesOrders,
-		r.reconcileUserMapping,
-		r.reconcileProfile,
-	}
-	if waitingForImport(s) {
-		// Polling an import: check it first, and test the connection again only once it
-		// is done (the roles need what Test Connection reads). Saves four requests per
-		// poll for every connection that waits.
-		phases[0], phases[1] = phases[1], phases[0]
-	}
-	for _, p := range phases {
-		if err := p(ctx, s); err != nil {
-			return err
-		}
-		if s.inProgress != nil {
-			return nil
-		}
-	}
-	return nil
+	result, resErr := r.requeue(s, res.outcome)
+	return result, errors.Join(resErr, err)
 }
 
-// waitingForImport reports whether the last pass, for this generation, verified the
-// connection and left the solution import running, and nobody asked for a new Test
-// Connection since.
-func waitingForImport(s *scope) bool {
-	verified := meta.FindStatusCondition(s.before.Conditions, salesv1alpha1.ConditionConnectionVerified)
-	importing := meta.FindStatusCondition(s.before.Conditions, salesv1alpha1.ConditionSolutionImported)
-	return verified != nil && verified.Status == metav1.ConditionTrue && verified.ObservedGeneration == s.obj.Generation &&
-		importing != nil && importing.Reason == ReasonImportInProgress && importing.ObservedGeneration == s.obj.Generation &&
-		!s.requestedTestConnection()
-}
-
-// reconcileURL normalizes spec.url into status.url.
-func (r *Reconciler) reconcileURL(_ context.Context, s *scope) error {
-	u, err := envurl.Normalize(s.obj.Spec.URL)
-	if err != nil {
-		return stalled(salesv1alpha1.ConditionConnectionVerified, ReasonInvalidURL, "spec.url is not usable: %v", err)
-	}
-	s.envURL = u
-	s.obj.Status.URL = u
-	return nil
-}
-
-// reconcileClients reads the Secrets and builds the Dataverse clients of both principals.
-func (r *Reconciler) reconcileClients(ctx context.Context, s *scope) error {
-	ca, err := s.secrets.caBundle(ctx, s.obj.Spec.TLS)
-	if err != nil {
-		return err
-	}
-	s.caBundle = ca
-	creds, err := s.secrets.credentialsFor(ctx, &s.obj.Spec.Authentication, principalIntegration, r.FederatedTokenFile)
-	if err != nil {
-		return err
-	}
-	if s.integration, err = r.Dataverse.Client(s.envURL, creds, ca); err != nil {
-		return stalled(salesv1alpha1.ConditionConnectionVerified, ReasonAuthenticationFailed,
-			"the integration user's credentials are unusable: %v", err)
-	}
-	if s.obj.Spec.Administrator == nil {
-		return nil
-	}
-	adminCreds, err := s.secrets.credentialsFor(ctx, s.obj.Spec.Administrator, principalAdmin, r.FederatedTokenFile)
-	if err != nil {
-		return err
-	}
-	if s.admin, err = r.Dataverse.Client(s.envURL, adminCreds, ca); err != nil {
-		return stalled(salesv1alpha1.ConditionConnectionVerified, ReasonAuthenticationFailed,
-			"the administrator's credentials are unusable: %v", err)
-	}
-	return nil
-}
-
-// result turns the outcome of a pass into when to come back. Transient failures return
-// the error, so the workqueue backs off exponentially, unless Dataverse said when to come
-// back; terminal failures wait for a change (watched) with a slow safety requeue.
-func (r *Reconciler) result(s *scope, err error) (ctrl.Result, error) {
-	var pe *phaseError
-	switch {
-	case err == nil && s.inProgress != nil:
-		return ctrl.Result{RequeueAfter: s.requeueAfter}, nil
-	case err == nil:
-		return ctrl.Result{RequeueAfter: jitter(s.obj.Spec.Resync())}, nil
-	case errors.As(err, &pe) && pe.terminal && fixedInKubernetes(pe.reason):
+// requeue says when to come back. Transient failures return the error, so the workqueue
+// backs off exponentially, unless Dataverse said when to come back; terminal failures
+// wait for a change with a safety requeue, slow for what the watches see, at the resync
+// for what a person fixes in Dataverse.
+func (r *Reconciler) requeue(s *scope, o outcome) (ctrl.Result, error) {
+	resync := s.obj.Spec.Resync()
+	switch f := o.failure; {
+	case o.wait != nil:
+		return ctrl.Result{RequeueAfter: o.wait.after}, nil
+	case f == nil:
+		return ctrl.Result{RequeueAfter: jitter(resync)}, nil
+	case f.terminal && f.watched:
 		return ctrl.Result{RequeueAfter: jitter(r.StalledRetryInterval)}, nil
-	case errors.As(err, &pe) && pe.terminal:
-		return ctrl.Result{RequeueAfter: jitter(min(s.obj.Spec.Resync(), r.StalledRetryInterval))}, nil
+	case f.terminal:
+		return ctrl.Result{RequeueAfter: jitter(min(resync, r.StalledRetryInterval))}, nil
 	}
-	if wait := r.retryAfter(s, err); wait > 0 {
+	if wait := r.retryAfter(s, o.failure); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	return ctrl.Result{}, err
+	return ctrl.Result{}, o.failure
 }
 
 // retryAfter is how long Dataverse asked callers of this environment to wait.
-func (r *Reconciler) retryAfter(s *scope, err error) time.Duration {
-	wait := dataverse.RetryAfter(err)
-	if s.envURL != "" {
+func (r *Reconciler) retryAfter(s *scope, f *failure) time.Duration {
+	wait := f.retryAfter
+	if s.envURL != "" && r.Dataverse != nil {
 		if until := time.Until(r.Dataverse.ThrottledUntil(s.envURL)); until > wait {
 			wait = until
 		}

@@ -10,7 +10,6 @@ import (
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
-	"github.com/bcconnect/salesconnection-operator/controllers"
 	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
 )
 
@@ -31,17 +30,17 @@ func TestConnectsEndToEnd(t *testing.T) {
 	if got := kstatusOf(t, sc); got != status.CurrentStatus {
 		t.Errorf("kstatus = %s, want Current", got)
 	}
-	for c, reason := range map[string]string{
-		salesv1alpha1.ConditionReady:                           controllers.ReasonReady,
-		salesv1alpha1.ConditionConnectionVerified:              controllers.ReasonVerified,
-		salesv1alpha1.ConditionSolutionImported:                controllers.ReasonImported,
-		salesv1alpha1.ConditionRolesAssigned:                   controllers.ReasonAssigned,
-		salesv1alpha1.ConditionBusinessCentralLinked:           controllers.ReasonLinked,
-		salesv1alpha1.ConditionSalesOrderIntegrationConfigured: controllers.ReasonConfigured,
-		salesv1alpha1.ConditionUsersMapped:                     controllers.ReasonAllUsersMapped,
+	for c, reason := range map[salesv1alpha1.ConditionType]salesv1alpha1.Reason{
+		salesv1alpha1.ConditionReady:                           salesv1alpha1.ReasonReady,
+		salesv1alpha1.ConditionConnectionVerified:              salesv1alpha1.ReasonVerified,
+		salesv1alpha1.ConditionSolutionImported:                salesv1alpha1.ReasonImported,
+		salesv1alpha1.ConditionRolesAssigned:                   salesv1alpha1.ReasonAssigned,
+		salesv1alpha1.ConditionBusinessCentralLinked:           salesv1alpha1.ReasonLinked,
+		salesv1alpha1.ConditionSalesOrderIntegrationConfigured: salesv1alpha1.ReasonConfigured,
+		salesv1alpha1.ConditionUsersMapped:                     salesv1alpha1.ReasonAllUsersMapped,
 	} {
 		cond := condition(sc, c)
-		if cond == nil || cond.Status != metav1.ConditionTrue || cond.Reason != reason || cond.ObservedGeneration != sc.Generation {
+		if cond == nil || cond.Status != metav1.ConditionTrue || cond.Reason != string(reason) || cond.ObservedGeneration != sc.Generation {
 			t.Errorf("%s = %+v, want True/%s for generation %d", c, cond, reason, sc.Generation)
 		}
 	}

@@ -1,7 +1,7 @@
 package controllers
 
 import (
-	"time"
+	"context"
 
 	"github.com/go-logr/logr"
 
@@ -9,8 +9,9 @@ import (
 	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
 )
 
-// scope is one reconcile pass: the object, what was resolved for it, and what the phases
-// found, did and would do.
+// scope is one reconcile pass: the object, what was resolved for it, and what the steps
+// found that later steps need. How the pass ends is not kept here: each step returns its
+// outcome.
 type scope struct {
 	obj *salesv1alpha1.SalesConnection
 	log logr.Logger
@@ -23,8 +24,8 @@ type scope struct {
 	caBundle []byte
 	// integration signs in as the integration user; admin as the administrator (nil
 	// when the spec names none).
-	integration *dataverse.Client
-	admin       *dataverse.Client
+	integration dataverseAPI
+	admin       dataverseAPI
 
 	whoAmI    dataverse.WhoAmI
 	user      dataverse.SystemUser
@@ -32,66 +33,54 @@ type scope struct {
 	// solutionInstalled is true once the integration solution is in the environment, so
 	// its roles and the nav_connection entity exist.
 	solutionInstalled bool
-
-	// requeueAfter, when set, asks for the next pass sooner than the resync interval
-	// (polling an import).
-	requeueAfter time.Duration
-	// failure is the step that failed in this pass, if any.
-	failure *phaseError
-	// inProgress says work is under way (an import): Reconciling=True.
-	inProgress *phaseError
-	// pending lists, in Observe mode, what Manage would change.
-	pending []string
-	// writes lists what this pass changed in Dataverse; those on a step that was already
-	// True were drift, put back (DriftCorrected events).
-	writes []dataverseWrite
-	// events are the Normal events of this pass (transitions and actions).
-	events []pendingEvent
 }
 
-// dataverseWrite is one change made to Dataverse: the step's condition, the kind of
-// write (an event action) and what a person reads.
-type dataverseWrite struct {
-	condition, action, what string
+// dataverseAPI is every Dataverse call the steps make, as *dataverse.Client makes them.
+// Unit tests of the steps answer it from memory.
+type dataverseAPI interface {
+	WhoAmI(ctx context.Context) (dataverse.WhoAmI, error)
+	RetrieveVersion(ctx context.Context) (string, error)
+	GetSystemUser(ctx context.Context, id string) (dataverse.SystemUser, error)
+	GetUserRoles(ctx context.Context, userID string) ([]dataverse.Role, error)
+	FindUsersByEmail(ctx context.Context, emails []string) ([]dataverse.SystemUser, error)
+
+	GetSolution(ctx context.Context, uniqueName string) (*dataverse.Solution, error)
+	RunningImports(ctx context.Context) ([]dataverse.ImportJob, error)
+	ImportSolutionAsync(ctx context.Context, pkg []byte) (dataverse.ImportHandle, error)
+	GetAsyncOperation(ctx context.Context, id string) (dataverse.AsyncOperation, error)
+	GetImportResult(ctx context.Context, importJobKey string) (dataverse.ImportResult, error)
+
+	FindBusinessUnitRole(ctx context.Context, rootRoleID, businessUnitID string) (dataverse.Role, error)
+	FindRoleByName(ctx context.Context, name, businessUnitID string) (dataverse.Role, error)
+	AssociateRole(ctx context.Context, userID, roleID string) error
+	DisassociateRole(ctx context.Context, userID, roleID string) error
+
+	FindNavConnection(ctx context.Context, name string) (*dataverse.NavConnection, error)
+	CreateNavConnection(ctx context.Context, n dataverse.NavConnection) (string, error)
+	UpdateNavConnection(ctx context.Context, id string, n dataverse.NavConnection) error
+	DeleteNavConnection(ctx context.Context, id string) error
+
+	GetOrganization(ctx context.Context) (dataverse.Organization, error)
+	SetSOPIntegration(ctx context.Context, orgID string, enabled bool) error
+	HasSubmittedSalesOrders(ctx context.Context) (bool, error)
 }
 
-type pendingEvent struct {
-	eventType, reason, action, message string
-}
+var _ dataverseAPI = (*dataverse.Client)(nil)
 
 func (s *scope) observing() bool { return s.obj.Spec.Observing() }
 
 // wasTrue reports whether a condition was True for the current generation before this
 // pass: a write then is a repair of drift, not a first configuration.
-func (s *scope) wasTrue(conditionType string) bool {
-	for _, c := range s.before.Conditions {
-		if c.Type == conditionType {
-			return c.Status == "True" && c.ObservedGeneration == s.obj.Generation
-		}
-	}
-	return false
+func (s *scope) wasTrue(t salesv1alpha1.ConditionType) bool {
+	c := s.before.GetCondition(t)
+	return c != nil && c.Status == "True" && c.ObservedGeneration == s.obj.Generation
 }
 
-// changed records a write to Dataverse (action names its kind). When the step was
-// already True it repaired drift: a person sees that something was changed by hand and
-// put back.
-func (s *scope) changed(conditionType, action, what string) {
-	s.writes = append(s.writes, dataverseWrite{condition: conditionType, action: action, what: what})
-}
-
-// driftCorrected groups the writes that repaired drift by action.
-func (s *scope) driftCorrected() map[string][]string {
-	corrected := map[string][]string{}
-	for _, w := range s.writes {
-		if s.wasTrue(w.condition) {
-			corrected[w.action] = append(corrected[w.action], w.what)
-		}
-	}
-	return corrected
-}
-
-func (s *scope) normal(reason, action, message string) {
-	s.events = append(s.events, pendingEvent{eventType: "Normal", reason: reason, action: action, message: message})
+// requestedTestConnection reports whether the requested-at annotation asks for a new
+// Test Connection that this object has not answered yet.
+func (s *scope) requestedTestConnection() bool {
+	v := s.obj.Annotations[salesv1alpha1.AnnotationRequestedAt]
+	return v != "" && v != s.before.LastHandledRequestedAt
 }
 
 // integrationRef and adminRef describe the two principals for messages.

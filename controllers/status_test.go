@@ -4,8 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
@@ -13,31 +13,30 @@ import (
 
 func TestSetSummaryKeepsReadyReconcilingStalledConsistent(t *testing.T) {
 	enabled, disabled := true, false
+	cond := salesv1alpha1.ConditionConnectionVerified
 	cases := []struct {
-		name       string
-		enabled    *bool
-		failure    *phaseError
-		inProgress *phaseError
-		pending    []string
+		name    string
+		enabled *bool
+		res     passResult
 		// want is the status of Ready, Reconciling and Stalled; "" means absent.
 		wantReady, wantReconciling, wantStalled metav1.ConditionStatus
-		wantReason                              string
+		wantReason                              salesv1alpha1.Reason
 	}{
-		{name: "all good", enabled: &enabled, wantReady: "True", wantReason: ReasonReady},
-		{name: "disabled", enabled: &disabled, wantReady: "True", wantReason: ReasonDisabled},
+		{name: "all good", enabled: &enabled, wantReady: "True", wantReason: salesv1alpha1.ReasonReady},
+		{name: "disabled", enabled: &disabled, wantReady: "True", wantReason: salesv1alpha1.ReasonDisabled},
 		{name: "terminal failure", enabled: &enabled,
-			failure:   stalled(salesv1alpha1.ConditionConnectionVerified, ReasonAuthenticationFailed, "bad secret"),
-			wantReady: "False", wantStalled: "True", wantReason: ReasonAuthenticationFailed},
+			res:       passResult{outcome: failed(stalledOnSpec(salesv1alpha1.ReasonAuthenticationFailed, "bad secret")), condition: cond},
+			wantReady: "False", wantStalled: "True", wantReason: salesv1alpha1.ReasonAuthenticationFailed},
 		{name: "transient failure", enabled: &enabled,
-			failure:   retrying(salesv1alpha1.ConditionConnectionVerified, ReasonUnreachable, "down"),
-			wantReady: "False", wantReconciling: "True", wantReason: ReasonUnreachable},
+			res:       passResult{outcome: failed(retrying(salesv1alpha1.ReasonUnreachable, "down")), condition: cond},
+			wantReady: "False", wantReconciling: "True", wantReason: salesv1alpha1.ReasonUnreachable},
 		{name: "import running", enabled: &enabled,
-			inProgress: retrying(salesv1alpha1.ConditionSolutionImported, ReasonImportInProgress, "importing"),
-			wantReady:  "False", wantReconciling: "True", wantReason: ReasonImportInProgress},
-		{name: "observe mode with pending changes", enabled: &enabled, pending: []string{"assign role X"},
-			wantReady: "False", wantStalled: "True", wantReason: ReasonPendingChanges},
-		{name: "an error that is not a step's", enabled: &enabled, failure: asPhaseError(errors.New("conflict")),
-			wantReady: "False", wantReconciling: "True", wantReason: ReasonRetrying},
+			res:       passResult{outcome: waiting(salesv1alpha1.ReasonImportInProgress, time.Second, "importing"), condition: salesv1alpha1.ConditionSolutionImported},
+			wantReady: "False", wantReconciling: "True", wantReason: salesv1alpha1.ReasonImportInProgress},
+		{name: "observe mode with pending changes", enabled: &enabled, res: passResult{pending: []string{"assign role X"}},
+			wantReady: "False", wantStalled: "True", wantReason: salesv1alpha1.ReasonPendingChanges},
+		{name: "an error that is not a step's", enabled: &enabled, res: passResult{outcome: failed(errors.New("conflict"))},
+			wantReady: "False", wantReconciling: "True", wantReason: salesv1alpha1.ReasonRetrying},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -45,13 +44,12 @@ func TestSetSummaryKeepsReadyReconcilingStalledConsistent(t *testing.T) {
 			obj.Generation = 3
 			obj.Spec.Enabled = tc.enabled
 			// Start from the opposite state, so stale summary conditions must be removed.
-			setTrue(obj, salesv1alpha1.ConditionReconciling, "Old", "old")
-			setTrue(obj, salesv1alpha1.ConditionStalled, "Old", "old")
-			s := &scope{obj: obj, failure: tc.failure, inProgress: tc.inProgress, pending: tc.pending}
-			setSummary(s)
+			setCondition(obj, salesv1alpha1.ConditionReconciling, metav1.ConditionTrue, "Old", "old")
+			setCondition(obj, salesv1alpha1.ConditionStalled, metav1.ConditionTrue, "Old", "old")
+			setSummary(obj, tc.res)
 
-			check := func(condType string, want metav1.ConditionStatus) {
-				c := meta.FindStatusCondition(obj.Status.Conditions, condType)
+			check := func(condType salesv1alpha1.ConditionType, want metav1.ConditionStatus) {
+				c := obj.Status.GetCondition(condType)
 				switch {
 				case want == "" && c != nil:
 					t.Errorf("%s must be absent, got %s/%s", condType, c.Status, c.Reason)
@@ -66,8 +64,13 @@ func TestSetSummaryKeepsReadyReconcilingStalledConsistent(t *testing.T) {
 			check(salesv1alpha1.ConditionReady, tc.wantReady)
 			check(salesv1alpha1.ConditionReconciling, tc.wantReconciling)
 			check(salesv1alpha1.ConditionStalled, tc.wantStalled)
-			if r := meta.FindStatusCondition(obj.Status.Conditions, salesv1alpha1.ConditionReady); r.Reason != tc.wantReason {
+			if r := obj.Status.GetCondition(salesv1alpha1.ConditionReady); r.Reason != string(tc.wantReason) {
 				t.Errorf("Ready reason = %s, want %s", r.Reason, tc.wantReason)
+			}
+			if tc.res.condition != "" {
+				if c := obj.Status.GetCondition(tc.res.condition); c == nil || c.Status != "False" || c.Reason != string(tc.wantReason) {
+					t.Errorf("the step that ended the pass reports %+v, want False with reason %s", c, tc.wantReason)
+				}
 			}
 			if obj.Status.ObservedGeneration != 3 {
 				t.Errorf("status.observedGeneration = %d, want 3", obj.Status.ObservedGeneration)
@@ -76,41 +79,41 @@ func TestSetSummaryKeepsReadyReconcilingStalledConsistent(t *testing.T) {
 	}
 }
 
-func TestSetFailureMarksLaterStepsUnknown(t *testing.T) {
+func TestStalledStepMarksLaterStepsUnknown(t *testing.T) {
 	obj := &salesv1alpha1.SalesConnection{}
-	setTrue(obj, salesv1alpha1.ConditionConnectionVerified, ReasonVerified, "ok")
-	setTrue(obj, salesv1alpha1.ConditionSolutionImported, ReasonImported, "ok")
-	setTrue(obj, salesv1alpha1.ConditionRolesAssigned, ReasonAssigned, "ok")
-	setFailure(obj, stalled(salesv1alpha1.ConditionSolutionImported, ReasonImportFailed, "broken"))
+	setCondition(obj, salesv1alpha1.ConditionConnectionVerified, metav1.ConditionTrue, salesv1alpha1.ReasonVerified, "ok")
+	setCondition(obj, salesv1alpha1.ConditionSolutionImported, metav1.ConditionTrue, salesv1alpha1.ReasonImported, "ok")
+	setCondition(obj, salesv1alpha1.ConditionRolesAssigned, metav1.ConditionTrue, salesv1alpha1.ReasonAssigned, "ok")
+	setStepEnded(obj, passResult{outcome: failed(stalledInDataverse(salesv1alpha1.ReasonImportFailed, "broken")), condition: salesv1alpha1.ConditionSolutionImported})
 
-	want := map[string]metav1.ConditionStatus{
+	want := map[salesv1alpha1.ConditionType]metav1.ConditionStatus{
 		salesv1alpha1.ConditionConnectionVerified: "True",
 		salesv1alpha1.ConditionSolutionImported:   "False",
 		salesv1alpha1.ConditionRolesAssigned:      "Unknown",
 	}
 	for condType, status := range want {
-		if c := meta.FindStatusCondition(obj.Status.Conditions, condType); c == nil || c.Status != status {
+		if c := obj.Status.GetCondition(condType); c == nil || c.Status != status {
 			t.Errorf("%s = %v, want %s", condType, c, status)
 		}
 	}
-	if meta.FindStatusCondition(obj.Status.Conditions, salesv1alpha1.ConditionBusinessCentralLinked) != nil {
+	if obj.Status.GetCondition(salesv1alpha1.ConditionBusinessCentralLinked) != nil {
 		t.Error("a condition that was never set must not appear")
 	}
-	if c := meta.FindStatusCondition(obj.Status.Conditions, salesv1alpha1.ConditionRolesAssigned); c.Reason != ReasonBlocked {
-		t.Errorf("a step that did not run has reason %s, want %s", c.Reason, ReasonBlocked)
+	if c := obj.Status.GetCondition(salesv1alpha1.ConditionRolesAssigned); c.Reason != string(salesv1alpha1.ReasonBlocked) {
+		t.Errorf("a step that did not run has reason %s, want %s", c.Reason, salesv1alpha1.ReasonBlocked)
 	}
 }
 
-func TestSetFailureLeavesLaterStepsAloneOnATransientFault(t *testing.T) {
+func TestTransientFaultLeavesLaterStepsAlone(t *testing.T) {
 	obj := &salesv1alpha1.SalesConnection{}
-	setTrue(obj, salesv1alpha1.ConditionConnectionVerified, ReasonVerified, "ok")
-	setTrue(obj, salesv1alpha1.ConditionSolutionImported, ReasonImported, "ok")
-	setFailure(obj, retrying(salesv1alpha1.ConditionConnectionVerified, ReasonUnreachable, "down"))
+	setCondition(obj, salesv1alpha1.ConditionConnectionVerified, metav1.ConditionTrue, salesv1alpha1.ReasonVerified, "ok")
+	setCondition(obj, salesv1alpha1.ConditionSolutionImported, metav1.ConditionTrue, salesv1alpha1.ReasonImported, "ok")
+	setStepEnded(obj, passResult{outcome: failed(retrying(salesv1alpha1.ReasonUnreachable, "down")), condition: salesv1alpha1.ConditionConnectionVerified})
 
-	if c := meta.FindStatusCondition(obj.Status.Conditions, salesv1alpha1.ConditionConnectionVerified); c.Status != "False" || c.Reason != ReasonUnreachable {
+	if c := obj.Status.GetCondition(salesv1alpha1.ConditionConnectionVerified); c.Status != "False" || c.Reason != string(salesv1alpha1.ReasonUnreachable) {
 		t.Errorf("the failed step = %+v", c)
 	}
-	if c := meta.FindStatusCondition(obj.Status.Conditions, salesv1alpha1.ConditionSolutionImported); c.Status != "True" {
+	if c := obj.Status.GetCondition(salesv1alpha1.ConditionSolutionImported); c.Status != "True" {
 		t.Errorf("a later step after a network blip = %+v, want it left True", c)
 	}
 }
@@ -199,10 +202,10 @@ func TestTableMappingsAddSalesOrdersOnlyWhenEnabled(t *testing.T) {
 
 func TestWaitingForImportSkipsTestConnectionOnlyWhenSafe(t *testing.T) {
 	verified := func(gen int64) metav1.Condition {
-		return metav1.Condition{Type: salesv1alpha1.ConditionConnectionVerified, Status: "True", Reason: ReasonVerified, ObservedGeneration: gen}
+		return metav1.Condition{Type: string(salesv1alpha1.ConditionConnectionVerified), Status: "True", Reason: string(salesv1alpha1.ReasonVerified), ObservedGeneration: gen}
 	}
 	importing := func(gen int64) metav1.Condition {
-		return metav1.Condition{Type: salesv1alpha1.ConditionSolutionImported, Status: "False", Reason: ReasonImportInProgress, ObservedGeneration: gen}
+		return metav1.Condition{Type: string(salesv1alpha1.ConditionSolutionImported), Status: "False", Reason: string(salesv1alpha1.ReasonImportInProgress), ObservedGeneration: gen}
 	}
 	cases := []struct {
 		name       string

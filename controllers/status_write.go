@@ -12,14 +12,18 @@ import (
 )
 
 // writeStatus sets the summary conditions and writes status once, only when it changed,
-// then emits the events of the transitions and repairs.
-func (r *Reconciler) writeStatus(ctx context.Context, s *scope) error {
-	setSummary(s)
+// then emits the events of the transitions.
+func (r *Reconciler) writeStatus(ctx context.Context, s *scope, res passResult) error {
+	setSummary(s.obj, res)
 	if requested := s.obj.Annotations[salesv1alpha1.AnnotationRequestedAt]; requested != "" {
 		s.obj.Status.LastHandledRequestedAt = requested
 	}
 	err := r.patchStatus(ctx, s)
-	r.emitEvents(s, err == nil)
+	if err == nil {
+		// Transitions of a pass whose status write failed are left to the pass that
+		// retries it.
+		r.emitTransitions(s, res)
+	}
 	return err
 }
 

@@ -12,7 +12,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -170,8 +169,8 @@ func get(t *testing.T, ns, name string) *salesv1alpha1.SalesConnection {
 }
 
 // condition returns a condition of the object, or nil.
-func condition(sc *salesv1alpha1.SalesConnection, condType string) *metav1.Condition {
-	return meta.FindStatusCondition(sc.Status.Conditions, condType)
+func condition(sc *salesv1alpha1.SalesConnection, condType salesv1alpha1.ConditionType) *metav1.Condition {
+	return sc.Status.GetCondition(condType)
 }
 
 // waitFor polls the object until check passes for its current generation.
@@ -191,11 +190,11 @@ func waitFor(t *testing.T, ns, name, what string, check func(sc *salesv1alpha1.S
 }
 
 // waitForCondition waits until a condition has a status and reason.
-func waitForCondition(t *testing.T, ns, name, condType string, want metav1.ConditionStatus, reason string) *salesv1alpha1.SalesConnection {
+func waitForCondition(t *testing.T, ns, name string, condType salesv1alpha1.ConditionType, want metav1.ConditionStatus, reason salesv1alpha1.Reason) *salesv1alpha1.SalesConnection {
 	t.Helper()
 	return waitFor(t, ns, name, fmt.Sprintf("%s=%s/%s", condType, want, reason), func(sc *salesv1alpha1.SalesConnection) bool {
 		c := condition(sc, condType)
-		return c != nil && c.Status == want && (reason == "" || c.Reason == reason)
+		return c != nil && c.Status == want && (reason == "" || c.Reason == string(reason))
 	})
 }
 

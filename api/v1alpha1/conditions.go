@@ -1,27 +1,115 @@
 package v1alpha1
 
+import (
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ConditionType is the type of a condition in status.conditions.
+type ConditionType string
+
 // Condition types reported in status.conditions. Ready, Reconciling and Stalled follow the
 // kstatus convention that Flux, kpt and Argo CD read; the others report one step each.
 const (
 	// ConditionReady is True when everything the spec asks for holds.
-	ConditionReady = "Ready"
+	ConditionReady ConditionType = "Ready"
 	// ConditionReconciling is True, and present only, while work is under way.
-	ConditionReconciling = "Reconciling"
+	ConditionReconciling ConditionType = "Reconciling"
 	// ConditionStalled is True, and present only, while progress needs a person.
-	ConditionStalled = "Stalled"
+	ConditionStalled ConditionType = "Stalled"
 	// ConditionConnectionVerified reports Test Connection.
-	ConditionConnectionVerified = "ConnectionVerified"
+	ConditionConnectionVerified ConditionType = "ConnectionVerified"
 	// ConditionSolutionImported reports the integration solution.
-	ConditionSolutionImported = "SolutionImported"
+	ConditionSolutionImported ConditionType = "SolutionImported"
 	// ConditionRolesAssigned reports the integration user's security roles.
-	ConditionRolesAssigned = "RolesAssigned"
+	ConditionRolesAssigned ConditionType = "RolesAssigned"
 	// ConditionBusinessCentralLinked reports the nav_connection row.
-	ConditionBusinessCentralLinked = "BusinessCentralLinked"
+	ConditionBusinessCentralLinked ConditionType = "BusinessCentralLinked"
 	// ConditionSalesOrderIntegrationConfigured reports the organization flag.
-	ConditionSalesOrderIntegrationConfigured = "SalesOrderIntegrationConfigured"
+	ConditionSalesOrderIntegrationConfigured ConditionType = "SalesOrderIntegrationConfigured"
 	// ConditionUsersMapped reports the user mapping check.
-	ConditionUsersMapped = "UsersMapped"
+	ConditionUsersMapped ConditionType = "UsersMapped"
 )
+
+// Reason is the machine-readable reason of a condition. Ready, Reconciling and Stalled
+// carry the reason of the step that decides them. Every reason is explained, with what to
+// do, in docs/troubleshooting.md.
+type Reason string
+
+// Reasons of Ready and of a disabled connection.
+const (
+	// ReasonReady: everything the spec asks for holds.
+	ReasonReady Reason = "Ready"
+	// ReasonDisabled: spec.enabled is false and Business Central is unlinked.
+	ReasonDisabled Reason = "Disabled"
+	// ReasonPendingChanges: Observe mode found differences, listed in status.pendingChanges.
+	ReasonPendingChanges Reason = "PendingChanges"
+	// ReasonProfileConflict: the connection profile ConfigMap belongs to someone else.
+	ReasonProfileConflict Reason = "ProfileConflict"
+	// ReasonBlocked (Unknown) on a step: an earlier step is Stalled, so it was not re-checked.
+	ReasonBlocked Reason = "Blocked"
+	// ReasonRetrying: a failure outside Dataverse (the Kubernetes API) is retried.
+	ReasonRetrying Reason = "Retrying"
+)
+
+// Reasons of ConnectionVerified, and of failures any step can meet while talking to
+// Dataverse.
+const (
+	ReasonVerified              Reason = "Verified"
+	ReasonInvalidURL            Reason = "InvalidURL"
+	ReasonSecretNotFound        Reason = "SecretNotFound"
+	ReasonSecretKeyMissing      Reason = "SecretKeyMissing"
+	ReasonUnsupportedAuthType   Reason = "UnsupportedAuthenticationType"
+	ReasonAuthenticationFailed  Reason = "AuthenticationFailed"
+	ReasonUnreachable           Reason = "Unreachable"
+	ReasonTLSError              Reason = "TLSError"
+	ReasonThrottled             Reason = "Throttled"
+	ReasonDataverseError        Reason = "DataverseError"
+	ReasonInsufficientPrivilege Reason = "InsufficientPrivileges"
+	ReasonVersionIncompatible   Reason = "VersionIncompatible"
+	ReasonUserDisabled          Reason = "IntegrationUserDisabled"
+	ReasonUserIsSysAdmin        Reason = "IntegrationUserIsSystemAdministrator"
+)
+
+// Reasons of SolutionImported.
+const (
+	ReasonImported            Reason = "Imported"
+	ReasonImportInProgress    Reason = "ImportInProgress"
+	ReasonImportFailed        Reason = "ImportFailed"
+	ReasonMissingDependencies Reason = "MissingDependencies"
+	ReasonPackageNotFound     Reason = "PackageNotFound"
+	ReasonInvalidPackage      Reason = "InvalidPackage"
+)
+
+// Reasons of RolesAssigned.
+const (
+	ReasonAssigned         Reason = "Assigned"
+	ReasonRoleNotFound     Reason = "RoleNotFound"
+	ReasonRolesNotAssigned Reason = "RolesNotAssigned"
+)
+
+// Reasons of BusinessCentralLinked.
+const (
+	ReasonLinked              Reason = "Linked"
+	ReasonSolutionNotImported Reason = "SolutionNotImported"
+)
+
+// Reasons of SalesOrderIntegrationConfigured.
+const (
+	ReasonConfigured           Reason = "Configured"
+	ReasonSubmittedOrdersExist Reason = "SubmittedOrdersExist"
+)
+
+// Reasons of UsersMapped.
+const (
+	ReasonAllUsersMapped Reason = "AllUsersMapped"
+	ReasonUnmappedUsers  Reason = "UnmappedUsers"
+)
+
+// GetCondition returns the condition of that type, or nil.
+func (s *SalesConnectionStatus) GetCondition(t ConditionType) *metav1.Condition {
+	return meta.FindStatusCondition(s.Conditions, string(t))
+}
 
 // Annotations and the finalizer the operator reads and writes.
 const (

@@ -361,7 +361,7 @@ func TestStatusSubresource(t *testing.T) {
 		Solution:           &salesv1alpha1.SolutionStatus{UniqueName: "MicrosoftDynamicsNavIntegration", Version: "25.0.1.0"},
 		AssignedRoles:      []salesv1alpha1.RoleStatus{{ID: "8c8d4f51-a72b-e511-80d9-3863bb349780", Name: "Integration Administrator"}},
 		Conditions: []metav1.Condition{{
-			Type: salesv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Ready",
+			Type: string(salesv1alpha1.ConditionReady), Status: metav1.ConditionTrue, Reason: "Ready",
 			Message: "connected", ObservedGeneration: sc.Generation, LastTransitionTime: metav1.Now(),
 		}},
 	}

@@ -115,7 +115,7 @@ func TestRestartDuringImportImportsOnce(t *testing.T) {
 	waitForRequest(t, sim, "the second manager polls the recorded import", func(r dataversesim.Request) bool { return r.Operation == "GetAsyncOperation" }, polls)
 	sim.Environment("contoso").ReleaseImports()
 	waitUntil(t, "Ready", func(got *salesv1alpha1.SalesConnection) bool {
-		return meta.IsStatusConditionTrue(got.Status.Conditions, salesv1alpha1.ConditionReady)
+		return meta.IsStatusConditionTrue(got.Status.Conditions, string(salesv1alpha1.ConditionReady))
 	}, sc)
 	imports := sim.CountRequests(func(r dataversesim.Request) bool { return r.Operation == "ImportSolutionAsync" })
 	if imports != 1 {

@@ -30,7 +30,7 @@ func (r *floorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	}
 	base := sc.DeepCopy()
 	sc.Status.ObservedGeneration = sc.Generation
-	meta.SetStatusCondition(&sc.Status.Conditions, metav1.Condition{Type: salesv1alpha1.ConditionReady,
+	meta.SetStatusCondition(&sc.Status.Conditions, metav1.Condition{Type: string(salesv1alpha1.ConditionReady),
 		Status: metav1.ConditionTrue, Reason: "Ready", Message: "floor", ObservedGeneration: sc.Generation})
 	return ctrl.Result{}, r.Status().Patch(ctx, sc, client.MergeFrom(base))
 }

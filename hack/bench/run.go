@@ -253,7 +253,7 @@ func (b *bench) waitAllReady(ctx context.Context, prefix string, n int, timeout 
 				return err
 			}
 			for _, sc := range list.Items {
-				if meta.IsStatusConditionTrue(sc.Status.Conditions, salesv1alpha1.ConditionReady) && sc.Status.ObservedGeneration == sc.Generation {
+				if meta.IsStatusConditionTrue(sc.Status.Conditions, string(salesv1alpha1.ConditionReady)) && sc.Status.ObservedGeneration == sc.Generation {
 					ready++
 				}
 			}

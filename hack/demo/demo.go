@@ -209,9 +209,9 @@ func (d *demo) applyAndWatch(ctx context.Context) (*Outcome, error) {
 			}
 			d.printChanges(seen, sc, time.Since(start))
 			switch {
-			case name == readyName && isCurrent(sc) && meta.IsStatusConditionTrue(sc.Status.Conditions, salesv1alpha1.ConditionReady):
+			case name == readyName && isCurrent(sc) && meta.IsStatusConditionTrue(sc.Status.Conditions, string(salesv1alpha1.ConditionReady)):
 				out.Ready = sc
-			case name == stalledName && isCurrent(sc) && meta.IsStatusConditionTrue(sc.Status.Conditions, salesv1alpha1.ConditionStalled):
+			case name == stalledName && isCurrent(sc) && meta.IsStatusConditionTrue(sc.Status.Conditions, string(salesv1alpha1.ConditionStalled)):
 				out.Stalled = sc
 			}
 		}
@@ -260,7 +260,7 @@ func (d *demo) report(out *Outcome) error {
 			fmt.Fprintf(d.o.out, "  %-32s %-5s %-22s %s\n", c.Type, c.Status, c.Reason, c.Message)
 		}
 	}
-	stalled := meta.FindStatusCondition(out.Stalled.Status.Conditions, salesv1alpha1.ConditionStalled)
+	stalled := out.Stalled.Status.GetCondition(salesv1alpha1.ConditionStalled)
 	fmt.Fprintf(d.o.out, "\n%s is Ready. %s is Stalled (%s): %s\n", out.Ready.Name, out.Stalled.Name, stalled.Reason, stalled.Message)
 	fmt.Fprintf(d.o.out, "To fix %s, put the right clientSecret in Secret default/fabrikam-integration; the operator picks it up within seconds.\n", out.Stalled.Name)
 	return nil

@@ -61,10 +61,10 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", res.err, out.String())
 	}
 	d := res.d
-	if !meta.IsStatusConditionTrue(d.outcome.Ready.Status.Conditions, salesv1alpha1.ConditionReady) {
+	if !meta.IsStatusConditionTrue(d.outcome.Ready.Status.Conditions, string(salesv1alpha1.ConditionReady)) {
 		t.Errorf("contoso is not Ready")
 	}
-	stalled := meta.FindStatusCondition(d.outcome.Stalled.Status.Conditions, salesv1alpha1.ConditionStalled)
+	stalled := d.outcome.Stalled.Status.GetCondition(salesv1alpha1.ConditionStalled)
 	if stalled.Reason != "AuthenticationFailed" || !strings.Contains(stalled.Message, "Secret default/fabrikam-integration") {
 		t.Errorf("fabrikam's Stalled message must say which Secret to fix: %s: %s", stalled.Reason, stalled.Message)
 	}

@@ -11,19 +11,17 @@ import (
 // maxUnmappedShown bounds status.userMapping.unmapped; the count is always complete.
 const maxUnmappedShown = 50
 
-// reconcileUserMapping reports which listed Business Central users have an enabled
+// checkUserMapping reports which listed Business Central users have an enabled
 // Dataverse user with that email. It only reads.
-func (r *Reconciler) reconcileUserMapping(ctx context.Context, s *scope) error {
-	const cond = salesv1alpha1.ConditionUsersMapped
+func (r *Reconciler) checkUserMapping(ctx context.Context, s *scope) (plan, outcome) {
 	um := s.obj.Spec.UserMapping
 	if um == nil || len(um.Users) == 0 {
-		removeCondition(s.obj, cond)
 		s.obj.Status.UserMapping = nil
-		return nil
+		return plan{then: conditionAbsent()}, done()
 	}
 	found, err := s.integration.FindUsersByEmail(ctx, um.Users)
 	if err != nil {
-		return fromDataverse(cond, "looking up the mapped users", s.integrationRef(), err)
+		return plan{}, failed(fromDataverse("looking up the mapped users", s.integrationRef(), err))
 	}
 	mapped := map[string]bool{}
 	for _, u := range found {
@@ -47,14 +45,12 @@ func (r *Reconciler) reconcileUserMapping(ctx context.Context, s *scope) error {
 	}
 	s.obj.Status.UserMapping = status
 	if len(unmapped) == 0 {
-		setTrue(s.obj, cond, ReasonAllUsersMapped, fmt.Sprintf("all %d users have an enabled Dataverse user", status.Total))
-		return nil
+		return plan{then: conditionTrue(salesv1alpha1.ReasonAllUsersMapped, fmt.Sprintf("all %d users have an enabled Dataverse user", status.Total))}, done()
 	}
 	msg := fmt.Sprintf("%d of %d users have no enabled Dataverse user with that email (see status.userMapping.unmapped): add or enable them in Dataverse",
 		len(unmapped), status.Total)
 	if um.Required {
-		return stalled(cond, ReasonUnmappedUsers, "%s", msg)
+		return plan{}, failed(stalledInDataverse(salesv1alpha1.ReasonUnmappedUsers, "%s", msg))
 	}
-	setFalse(s.obj, cond, ReasonUnmappedUsers, msg+"; informational, since userMapping.required is false")
-	return nil
+	return plan{then: conditionFalse(salesv1alpha1.ReasonUnmappedUsers, msg+"; informational, since userMapping.required is false")}, done()
 }

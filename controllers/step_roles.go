@@ -43,18 +43,16 @@ func requiredRoles(spec *salesv1alpha1.SalesConnectionSpec) []roleRef {
 	return refs
 }
 
-// reconcileRoles gives the integration user every required role in its own business
-// unit (roles are copied into each business unit, and a role can be given only to users
-// of its business unit).
-func (r *Reconciler) reconcileRoles(ctx context.Context, s *scope) error {
-	const cond = salesv1alpha1.ConditionRolesAssigned
+// observeRoles finds every required role in the integration user's own business unit
+// (roles are copied into each business unit, and a role can be given only to users of its
+// business unit) and plans to give the user those it lacks.
+func (r *Reconciler) observeRoles(ctx context.Context, s *scope) (plan, outcome) {
 	custom := len(s.obj.Spec.SecurityRoles) > 0
 	if !custom && !s.solutionInstalled {
 		// Like Business Central: the integration roles are required only once the
 		// solution that brings them is installed.
-		removeCondition(s.obj, cond)
 		s.obj.Status.AssignedRoles = nil
-		return nil
+		return plan{then: conditionAbsent()}, done()
 	}
 	// Reading roles of the business unit works for the integration user too; the
 	// administrator is used when there is one, since it will write.
@@ -71,50 +69,64 @@ func (r *Reconciler) reconcileRoles(ctx context.Context, s *scope) error {
 		managed[strings.ToLower(role.ID)] = role.Managed
 	}
 
+	var missing []dataverse.Role
 	var statuses []salesv1alpha1.RoleStatus
-	var missing []string
 	for _, ref := range requiredRoles(&s.obj.Spec) {
 		role, err := findRole(ctx, reader, ref, s.whoAmI.BusinessUnitID)
 		if dataverse.IsNotFound(err) {
-			return stalled(cond, ReasonRoleNotFound,
-				"security role %s does not exist in the integration user's business unit: check spec.securityRoles or import the integration solution", ref.label)
+			return plan{}, failed(stalledInDataverse(salesv1alpha1.ReasonRoleNotFound,
+				"security role %s does not exist in the integration user's business unit: check spec.securityRoles or import the integration solution", ref.label))
 		}
 		if err != nil {
-			return fromDataverse(cond, "looking up security role "+ref.label, principal, err)
+			return plan{}, failed(fromDataverse("looking up security role "+ref.label, principal, err))
 		}
 		id := strings.ToLower(role.ID)
-		st := salesv1alpha1.RoleStatus{ID: id, Name: role.Name, Managed: managed[id]}
+		statuses = append(statuses, salesv1alpha1.RoleStatus{ID: id, Name: role.Name, Managed: managed[id]})
 		if !held[id] {
-			switch {
-			case s.observing():
-				s.pending = append(s.pending, fmt.Sprintf("assign security role %s to %s", role.Name, userName(s.user)))
-				missing = append(missing, role.Name)
-			case s.admin == nil:
-				missing = append(missing, role.Name)
-			default:
-				if err := s.admin.AssociateRole(ctx, s.user.ID, role.ID); err != nil && !dataverse.IsDuplicate(err) {
-					return fromDataverse(cond, "assigning security role "+role.Name, s.adminRef(), err)
-				}
-				st.Managed = true
-				s.changed(cond, "AssignRole", "security role "+role.Name+" given back to "+userName(s.user))
-			}
+			missing = append(missing, role)
 		}
-		statuses = append(statuses, st)
 	}
 	s.obj.Status.AssignedRoles = statuses
-	if len(missing) > 0 && s.observing() {
-		setFalse(s.obj, cond, ReasonPendingChanges, "would assign "+strings.Join(missing, ", "))
-		return nil
+	then := conditionTrue(salesv1alpha1.ReasonAssigned, fmt.Sprintf("%s holds %s", userName(s.user), roleNames(statuses)))
+	if len(missing) == 0 {
+		return plan{then: then}, done()
 	}
-	if len(missing) > 0 {
-		return stalled(cond, ReasonRolesNotAssigned,
-			"the integration user %s lacks %s: assign them in Dataverse, or add spec.administrator so the operator can", userName(s.user), strings.Join(missing, ", "))
+	if s.admin == nil {
+		names := make([]string, len(missing))
+		for i, role := range missing {
+			names[i] = role.Name
+		}
+		return plan{}, failed(stalledInDataverse(salesv1alpha1.ReasonRolesNotAssigned,
+			"the integration user %s lacks %s: assign them in Dataverse, or add spec.administrator so the operator can", userName(s.user), strings.Join(names, ", ")))
 	}
-	setTrue(s.obj, cond, ReasonAssigned, fmt.Sprintf("%s holds %s", userName(s.user), roleNames(statuses)))
-	return nil
+	p := plan{then: then}
+	for _, role := range missing {
+		p.changes = append(p.changes, change{
+			what:   fmt.Sprintf("assign security role %s to %s", role.Name, userName(s.user)),
+			action: "AssignRole",
+			repair: "security role " + role.Name + " given back to " + userName(s.user),
+			apply: func(ctx context.Context) outcome {
+				if err := s.admin.AssociateRole(ctx, s.user.ID, role.ID); err != nil && !dataverse.IsDuplicate(err) {
+					return failed(fromDataverse("assigning security role "+role.Name, s.adminRef(), err))
+				}
+				markManaged(s.obj.Status.AssignedRoles, role.ID)
+				return done()
+			},
+		})
+	}
+	return p, done()
 }
 
-func findRole(ctx context.Context, c *dataverse.Client, ref roleRef, businessUnitID string) (dataverse.Role, error) {
+// markManaged notes that the operator gave the role, so Deprovision takes it back.
+func markManaged(roles []salesv1alpha1.RoleStatus, id string) {
+	for i := range roles {
+		if strings.EqualFold(roles[i].ID, id) {
+			roles[i].Managed = true
+		}
+	}
+}
+
+func findRole(ctx context.Context, c dataverseAPI, ref roleRef, businessUnitID string) (dataverse.Role, error) {
 	if ref.rootID != "" {
 		return c.FindBusinessUnitRole(ctx, ref.rootID, businessUnitID)
 	}

@@ -51,8 +51,13 @@ var salesOrderMapping = tableMapping{"Sales Header (Order)", "salesorder", "ToIn
 
 // reconcileProfile writes the connection profile ConfigMap that Business Central-side
 // tooling reads. It holds placeholders, never secrets, and is owned by the
-// SalesConnection, so it is garbage collected with it.
-func (r *Reconciler) reconcileProfile(ctx context.Context, s *scope) error {
+// SalesConnection, so it is garbage collected with it. It writes to Kubernetes only, so
+// it runs in Observe mode too.
+func (r *Reconciler) reconcileProfile(ctx context.Context, s *scope) (plan, outcome) {
+	return plan{}, outcomeOf(r.writeProfile(ctx, s))
+}
+
+func (r *Reconciler) writeProfile(ctx context.Context, s *scope) error {
 	ref := s.obj.Spec.WriteConnectionProfileTo
 	if ref == nil {
 		return nil
@@ -77,7 +82,7 @@ func (r *Reconciler) reconcileProfile(ctx context.Context, s *scope) error {
 		return fmt.Errorf("reading the connection profile ConfigMap %s: %w", key, err)
 	}
 	if !metav1.IsControlledBy(cm, s.obj) {
-		return stalled("", ReasonProfileConflict,
+		return stalledOnSpec(salesv1alpha1.ReasonProfileConflict,
 			"ConfigMap %s exists and is not owned by this SalesConnection: choose another spec.writeConnectionProfileTo or delete it", key)
 	}
 	if equality.Semantic.DeepEqual(cm.Data, data) {

@@ -1,0 +1,171 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
+	"github.com/bcconnect/salesconnection-operator/internal/envurl"
+)
+
+// systemAdministratorTemplate is the role template of System Administrator in every
+// business unit. Business Central refuses an integration user that holds it.
+const systemAdministratorTemplate = "627090ff-40a3-4053-8790-584edc5be201"
+
+// codeUserDisabled is Dataverse's answer to any request of a disabled user.
+const codeUserDisabled = "0x80040225"
+
+// resolveURL normalizes spec.url into status.url.
+func (r *Reconciler) resolveURL(_ context.Context, s *scope) (plan, outcome) {
+	u, err := envurl.Normalize(s.obj.Spec.URL)
+	if err != nil {
+		return plan{}, failed(stalledOnSpec(salesv1alpha1.ReasonInvalidURL, "spec.url is not usable: %v", err))
+	}
+	s.envURL = u
+	s.obj.Status.URL = u
+	return plan{}, done()
+}
+
+// resolveClients reads the Secrets and builds the Dataverse clients of both principals.
+func (r *Reconciler) resolveClients(ctx context.Context, s *scope) (plan, outcome) {
+	ca, err := s.secrets.caBundle(ctx, s.obj.Spec.TLS)
+	if err != nil {
+		return plan{}, failed(err)
+	}
+	s.caBundle = ca
+	creds, err := s.secrets.credentialsFor(ctx, &s.obj.Spec.Authentication, principalIntegration, r.FederatedTokenFile)
+	if err != nil {
+		return plan{}, failed(err)
+	}
+	integration, err := r.Dataverse.Client(s.envURL, creds, ca)
+	if err != nil {
+		return plan{}, failed(stalledOnSpec(salesv1alpha1.ReasonAuthenticationFailed,
+			"the integration user's credentials are unusable: %v", err))
+	}
+	s.integration = integration
+	if s.obj.Spec.Administrator == nil {
+		return plan{}, done()
+	}
+	adminCreds, err := s.secrets.credentialsFor(ctx, s.obj.Spec.Administrator, principalAdmin, r.FederatedTokenFile)
+	if err != nil {
+		return plan{}, failed(err)
+	}
+	admin, err := r.Dataverse.Client(s.envURL, adminCreds, ca)
+	if err != nil {
+		return plan{}, failed(stalledOnSpec(salesv1alpha1.ReasonAuthenticationFailed,
+			"the administrator's credentials are unusable: %v", err))
+	}
+	s.admin = admin
+	return plan{}, done()
+}
+
+// testConnection is "Test Connection": sign in as the integration user, WhoAmI,
+// RetrieveVersion against sdkVersion, and the integration user's requirements. It only
+// reads.
+func (r *Reconciler) testConnection(ctx context.Context, s *scope) (plan, outcome) {
+	who, err := s.integration.WhoAmI(ctx)
+	if dataverseCode(err) == codeUserDisabled {
+		return plan{}, failed(stalledInDataverse(salesv1alpha1.ReasonUserDisabled,
+			"the integration user is disabled in Dataverse: enable it, or sign in as another user"))
+	}
+	if err != nil {
+		return plan{}, failed(fromDataverse("testing the connection (WhoAmI)", s.integrationRef(), err))
+	}
+	s.whoAmI = who
+	s.obj.Status.OrganizationID = who.OrganizationID
+
+	version, err := s.integration.RetrieveVersion(ctx)
+	if err != nil {
+		return plan{}, failed(fromDataverse("reading the server version", s.integrationRef(), err))
+	}
+	s.obj.Status.ServerVersion = version
+	if err := checkVersion(s.obj.Spec.SDKVersion, version); err != nil {
+		return plan{}, failed(stalledOnSpec(salesv1alpha1.ReasonVersionIncompatible, "%v", err))
+	}
+
+	user, err := s.integration.GetSystemUser(ctx, who.UserID)
+	if err != nil {
+		return plan{}, failed(fromDataverse("reading the integration user", s.integrationRef(), err))
+	}
+	s.user = user
+	s.obj.Status.IntegrationUser = &salesv1alpha1.IntegrationUserStatus{
+		ID: user.ID, Name: userName(user), BusinessUnitID: who.BusinessUnitID,
+	}
+	if user.IsDisabled {
+		return plan{}, failed(stalledInDataverse(salesv1alpha1.ReasonUserDisabled,
+			"the integration user %s is disabled in Dataverse: enable it, or sign in as another user", userName(user)))
+	}
+	roles, err := s.integration.GetUserRoles(ctx, who.UserID)
+	if err != nil {
+		return plan{}, failed(fromDataverse("reading the integration user's roles", s.integrationRef(), err))
+	}
+	s.userRoles = roles
+	for _, role := range roles {
+		if strings.EqualFold(role.RoleTemplateID, systemAdministratorTemplate) {
+			return plan{}, failed(stalledInDataverse(salesv1alpha1.ReasonUserIsSysAdmin,
+				"the integration user %s holds the System Administrator role, which Business Central does not allow for the integration user: remove the role or use another user", userName(user)))
+		}
+	}
+
+	if !s.wasTrue(salesv1alpha1.ConditionConnectionVerified) || s.requestedTestConnection() {
+		now := metav1.Now()
+		s.obj.Status.LastVerifiedTime = &now
+	}
+	return plan{then: conditionTrue(salesv1alpha1.ReasonVerified,
+		fmt.Sprintf("signed in to %s (version %s) as %s", s.envURL, version, userName(user)))}, done()
+}
+
+// userName is how a person recognizes the user: its email, domain name or full name.
+func userName(u dataverse.SystemUser) string {
+	for _, n := range []string{u.InternalEmailAddress, u.DomainName, u.FullName} {
+		if n != "" {
+			return n
+		}
+	}
+	return u.ID
+}
+
+// checkVersion applies Business Central's rules: the server must be a supported Dataverse
+// version (major above 6 and not 7.1), and the SDK version, when given, must be at least
+// the server's major.minor.
+func checkVersion(sdkVersion, serverVersion string) error {
+	major, minor, err := majorMinor(serverVersion)
+	if err != nil {
+		return fmt.Errorf("the server reports version %q, which cannot be read", serverVersion)
+	}
+	if major <= 6 || (major == 7 && minor == 1) {
+		return fmt.Errorf("the server version %s is not supported by Business Central: use Dynamics 365 (8.0 or later)", serverVersion)
+	}
+	if sdkVersion == "" {
+		return nil
+	}
+	sdkMajor, sdkMinor, err := majorMinor(sdkVersion)
+	if err != nil {
+		return fmt.Errorf("spec.sdkVersion %q is not major.minor", sdkVersion)
+	}
+	if sdkMajor < major || (sdkMajor == major && sdkMinor < minor) {
+		return fmt.Errorf("spec.sdkVersion %s is older than the server's %d.%d: set sdkVersion to %d.%d or later", sdkVersion, major, minor, major, minor)
+	}
+	return nil
+}
+
+func majorMinor(v string) (int, int, error) {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return 0, 0, fmt.Errorf("version %q has no minor part", v)
+	}
+	major, err := strconv.Atoi(parts[0])
+	if err != nil {
+		return 0, 0, err
+	}
+	minor, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return 0, 0, err
+	}
+	return major, minor, nil
+}
