@@ -1,4 +1,4 @@
-package controllers_test
+package e2etest
 
 import (
 	"context"
