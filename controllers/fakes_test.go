@@ -60,12 +60,12 @@ func newFakeDataverse() *fakeDataverse {
 		version: "9.2.24101.140",
 		user:    dataverse.SystemUser{ID: fakeUserID, InternalEmailAddress: "svc-bc@contoso.com", BusinessUnitID: fakeBU},
 		solutions: map[string]*dataverse.Solution{
-			IntegrationSolutionName: {UniqueName: IntegrationSolutionName, Version: "25.0.1.0"},
+			integrationSolutionName: {UniqueName: integrationSolutionName, Version: "25.0.1.0"},
 		},
 		asyncOps: map[string]dataverse.AsyncOperation{},
 		roles: []dataverse.Role{
-			{ID: "10000000-0000-0000-0000-000000000001", Name: "Integration Administrator", BusinessUnitID: fakeBU, ParentRootRoleID: IntegrationAdministratorRoleID},
-			{ID: "10000000-0000-0000-0000-000000000002", Name: "Integration User", BusinessUnitID: fakeBU, ParentRootRoleID: IntegrationUserRoleID},
+			{ID: "10000000-0000-0000-0000-000000000001", Name: "Integration Administrator", BusinessUnitID: fakeBU, ParentRootRoleID: integrationAdministratorRoleID},
+			{ID: "10000000-0000-0000-0000-000000000002", Name: "Integration User", BusinessUnitID: fakeBU, ParentRootRoleID: integrationUserRoleID},
 		},
 		org: dataverse.Organization{ID: fakeOrg},
 	}

@@ -12,13 +12,13 @@ import (
 
 // The integration solution's roles have the same root role ids in every environment.
 const (
-	IntegrationAdministratorRoleID = "8c8d4f51-a72b-e511-80d9-3863bb349780"
-	IntegrationUserRoleID          = "6f960e32-a72b-e511-80d9-3863bb349780"
+	integrationAdministratorRoleID = "8c8d4f51-a72b-e511-80d9-3863bb349780"
+	integrationUserRoleID          = "6f960e32-a72b-e511-80d9-3863bb349780"
 )
 
 var defaultRoles = []roleRef{
-	{rootID: IntegrationAdministratorRoleID, label: "Integration Administrator"},
-	{rootID: IntegrationUserRoleID, label: "Integration User"},
+	{rootID: integrationAdministratorRoleID, label: "Integration Administrator"},
+	{rootID: integrationUserRoleID, label: "Integration User"},
 }
 
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)

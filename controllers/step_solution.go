@@ -14,8 +14,8 @@ import (
 	"github.com/bcconnect/salesconnection-operator/internal/solution"
 )
 
-// IntegrationSolutionName is the unique name of Business Central's integration solution.
-const IntegrationSolutionName = "MicrosoftDynamicsNavIntegration"
+// integrationSolutionName is the unique name of Business Central's integration solution.
+const integrationSolutionName = "MicrosoftDynamicsNavIntegration"
 
 // staleImportJob is the age past which an import job that never completed is taken for
 // abandoned: ImportSolutionAsync, which refuses to run beside a live import, decides then.
@@ -79,7 +79,7 @@ func (r *Reconciler) observeSolution(ctx context.Context, s *scope) (plan, outco
 // findSolution only reads whether the solution is installed, for the steps that need
 // its roles and entities, when the spec does not ask for the import.
 func (r *Reconciler) findSolution(ctx context.Context, s *scope) (plan, outcome) {
-	installed, err := s.integration.GetSolution(ctx, IntegrationSolutionName)
+	installed, err := s.integration.GetSolution(ctx, integrationSolutionName)
 	if err != nil {
 		return plan{}, failed(fromDataverse("reading the installed solutions", s.integrationRef(), err))
 	}

@@ -21,7 +21,7 @@ const opID = "40000000-0000-0000-0000-000000000001"
 // names.
 func packageConfigMap(t *testing.T, version string) *corev1.ConfigMap {
 	t.Helper()
-	pkg, err := solution.Build(solution.Package{UniqueName: IntegrationSolutionName, Version: version, Managed: true})
+	pkg, err := solution.Build(solution.Package{UniqueName: integrationSolutionName, Version: version, Managed: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func (w *stepWorld) record() *importRecord {
 }
 
 func TestSolutionStepDecisions(t *testing.T) {
-	running := importRecord{AsyncOperationID: opID, ImportJobKey: opID, UniqueName: IntegrationSolutionName, Version: "25.0.2.0"}
+	running := importRecord{AsyncOperationID: opID, ImportJobKey: opID, UniqueName: integrationSolutionName, Version: "25.0.2.0"}
 	cases := []struct {
 		name  string
 		setup func(w *stepWorld)
@@ -62,7 +62,7 @@ func TestSolutionStepDecisions(t *testing.T) {
 		wantMessageHas string
 	}{
 		{name: "installed at the package's version", setup: func(w *stepWorld) {
-			w.dv.solutions[IntegrationSolutionName].Version = "25.0.2.0"
+			w.dv.solutions[integrationSolutionName].Version = "25.0.2.0"
 		}, wantCondition: salesv1alpha1.ReasonImported, wantInstalled: true},
 		{name: "older: imported, recorded, polled", setup: func(w *stepWorld) {
 			w.dv.importStarted = dataverse.ImportHandle{AsyncOperationID: opID, ImportJobKey: opID}
@@ -86,7 +86,7 @@ func TestSolutionStepDecisions(t *testing.T) {
 		{name: "the recorded import succeeded", setup: func(w *stepWorld) {
 			w.withRecord(running)
 			w.dv.asyncOps[opID] = dataverse.AsyncOperation{ID: opID, StateCode: dataverse.AsyncStateCompleted, StatusCode: dataverse.AsyncStatusSucceeded}
-			w.dv.solutions[IntegrationSolutionName].Version = "25.0.2.0"
+			w.dv.solutions[integrationSolutionName].Version = "25.0.2.0"
 		}, wantCondition: salesv1alpha1.ReasonImported, wantInstalled: true},
 		{name: "the recorded import failed on a dependency", setup: func(w *stepWorld) {
 			w.withRecord(running)
@@ -101,7 +101,7 @@ func TestSolutionStepDecisions(t *testing.T) {
 		}, wantEnd: salesv1alpha1.ReasonImportInProgress, wantCondition: salesv1alpha1.ReasonImportInProgress, wantMessageHas: "importing it again"},
 		{name: "the recorded job is gone and nothing installed: imported again", setup: func(w *stepWorld) {
 			w.withRecord(running)
-			delete(w.dv.solutions, IntegrationSolutionName)
+			delete(w.dv.solutions, integrationSolutionName)
 		}, wantEnd: salesv1alpha1.ReasonImportInProgress, wantCondition: salesv1alpha1.ReasonImportInProgress, wantMessageHas: "left no record"},
 		{name: "a failure recorded for this package is not retried unasked", setup: func(w *stepWorld) {
 			failedBefore := running
@@ -186,7 +186,7 @@ func TestSolutionFoundInstalledBeforeImportingIsNotImported(t *testing.T) {
 	wrapped := &countingSolutions{fakeDataverse: w.dv, onGet: func() {
 		reads++
 		if reads == 2 {
-			w.dv.solutions[IntegrationSolutionName].Version = "25.0.2.0"
+			w.dv.solutions[integrationSolutionName].Version = "25.0.2.0"
 		}
 	}}
 	w.s.admin = wrapped

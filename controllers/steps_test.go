@@ -55,7 +55,7 @@ func connectPass() []step { return connectSteps }
 func TestObserveModeWritesNothingAndListsWhatManageWould(t *testing.T) {
 	w := newStepWorld(t, packageConfigMap(t, "25.0.1.0"))
 	w.s.obj.Spec.ManagementPolicy = salesv1alpha1.ManagementPolicyObserve
-	delete(w.dv.solutions, IntegrationSolutionName)
+	delete(w.dv.solutions, integrationSolutionName)
 	res := w.pass(connectPass()...)
 
 	if len(w.dv.writes) != 0 {

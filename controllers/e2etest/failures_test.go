@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
-	"github.com/bcconnect/salesconnection-operator/controllers"
 	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
 	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
 	"github.com/bcconnect/salesconnection-operator/internal/solution"
@@ -391,7 +390,7 @@ func TestImportFinishingMidPassIsNotRepeated(t *testing.T) {
 func TestAbandonedImportJobIsNotWaitedFor(t *testing.T) {
 	f := newFixture(t)
 	f.standardSecrets()
-	f.sim.env.AddAbandonedImportJob(controllers.IntegrationSolutionName, 3*time.Hour)
+	f.sim.env.AddAbandonedImportJob(dataversesim.IntegrationSolutionName, 3*time.Hour)
 	f.create("contoso", f.fullSpec())
 	waitReady(t, f.ns, "contoso")
 	if n := countOp(f, "ImportSolutionAsync"); n != 1 {

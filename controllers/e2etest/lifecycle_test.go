@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
-	"github.com/bcconnect/salesconnection-operator/controllers"
 	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
 	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
 	"github.com/bcconnect/salesconnection-operator/internal/solution"
@@ -456,7 +455,7 @@ func TestNewPackageVersionIsImported(t *testing.T) {
 	f.create("contoso", f.fullSpec())
 	waitReady(t, f.ns, "contoso")
 
-	pkg, err := solution.Build(solution.Package{UniqueName: controllers.IntegrationSolutionName, Version: "25.0.2.0", Managed: true})
+	pkg, err := solution.Build(solution.Package{UniqueName: dataversesim.IntegrationSolutionName, Version: "25.0.2.0", Managed: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +472,7 @@ func TestNewPackageVersionIsImported(t *testing.T) {
 		return sc.Status.Solution != nil && sc.Status.Solution.Version == "25.0.2.0" &&
 			meta.IsStatusConditionTrue(sc.Status.Conditions, string(salesv1alpha1.ConditionReady))
 	})
-	if sol, ok := f.sim.env.Solution(controllers.IntegrationSolutionName); !ok || sol.Version != "25.0.2.0" {
+	if sol, ok := f.sim.env.Solution(dataversesim.IntegrationSolutionName); !ok || sol.Version != "25.0.2.0" {
 		t.Errorf("installed: %+v", sol)
 	}
 	if n := countOp(f, "ImportSolutionAsync"); n != 2 {

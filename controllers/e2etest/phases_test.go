@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
-	"github.com/bcconnect/salesconnection-operator/controllers"
 	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
 )
 
@@ -14,7 +13,7 @@ import (
 // as an environment that was connected by hand is.
 func withIntegrationSolution(cfg *dataversesim.Config) {
 	cfg.Environments[0].Solutions = append(cfg.Environments[0].Solutions,
-		dataversesim.SolutionConfig{UniqueName: controllers.IntegrationSolutionName, Version: packageVersion, Managed: true})
+		dataversesim.SolutionConfig{UniqueName: dataversesim.IntegrationSolutionName, Version: packageVersion, Managed: true})
 }
 
 func TestSecurityRolesOverride(t *testing.T) {
@@ -22,7 +21,7 @@ func TestSecurityRolesOverride(t *testing.T) {
 		f := newFixture(t)
 		f.standardSecrets()
 		spec := f.fullSpec()
-		spec.SecurityRoles = []string{controllers.IntegrationUserRoleID}
+		spec.SecurityRoles = []string{dataversesim.IntegrationUserID}
 		f.create("contoso", spec)
 		sc := waitReady(t, f.ns, "contoso")
 		if len(sc.Status.AssignedRoles) != 1 || sc.Status.AssignedRoles[0].Name != "Integration User" || !sc.Status.AssignedRoles[0].Managed {
