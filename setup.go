@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"strings"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -19,6 +20,9 @@ type controllerOptions struct {
 	stalledRetryInterval    time.Duration
 	dataverseTimeout        time.Duration
 	maxConcurrentPerEnv     int
+	maxReconcilesPerEnv     int
+	passTimeout             time.Duration
+	allowedSolutions        string
 }
 
 func (o *controllerOptions) bindFlags(fs *flag.FlagSet) {
@@ -32,6 +36,12 @@ func (o *controllerOptions) bindFlags(fs *flag.FlagSet) {
 		"Timeout of one Dataverse or sign-in request.")
 	fs.IntVar(&o.maxConcurrentPerEnv, "dataverse-max-concurrency", 52,
 		"Concurrent requests per Dataverse environment; Dataverse's service protection limit is 52 per user.")
+	fs.IntVar(&o.maxReconcilesPerEnv, "max-concurrent-reconciles-per-environment", 0,
+		"How many of the workers may work on one Dataverse environment at once, so a slow environment cannot hold them all. 0: half of --max-concurrent-reconciles.")
+	fs.DurationVar(&o.passTimeout, "pass-timeout", controllers.DefaultPassTimeout,
+		"Deadline of one reconcile pass's Dataverse work; a pass that runs out of time is retried with backoff.")
+	fs.StringVar(&o.allowedSolutions, "allowed-solutions", "MicrosoftDynamicsNavIntegration",
+		"Comma-separated unique names of the solutions the operator may import (as System Administrator). Only Business Central's integration solution by default.")
 }
 
 // setupControllers registers the SalesConnection reconciler.
@@ -49,6 +59,22 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o controllerOptions
 		FederatedTokenFile:   os.Getenv("AZURE_FEDERATED_TOKEN_FILE"),
 		ImportPollInterval:   o.importPollInterval,
 		StalledRetryInterval: o.stalledRetryInterval,
+		PassTimeout:          o.passTimeout,
+		AllowedSolutions:     splitList(o.allowedSolutions),
 	}
-	return r.SetupWithManager(ctx, mgr, controllers.Options{MaxConcurrentReconciles: o.maxConcurrentReconciles})
+	return r.SetupWithManager(ctx, mgr, controllers.Options{
+		MaxConcurrentReconciles:     o.maxConcurrentReconciles,
+		MaxConcurrentPerEnvironment: o.maxReconcilesPerEnv,
+	})
+}
+
+// splitList splits a comma-separated flag value, dropping empty entries.
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

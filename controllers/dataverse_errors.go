@@ -51,6 +51,10 @@ func fromDataverse(doing string, who credentialRef, err error) *failure {
 	case dataverse.ReasonUnreachable:
 		f.reason = salesv1alpha1.ReasonUnreachable
 		f.message = fmt.Sprintf("Dataverse or the sign-in authority could not be reached while %s; retrying", doing)
+	case dataverse.ReasonCanceled:
+		// The pass ran out of time (--pass-timeout), or the operator is stopping.
+		f.reason, f.terminal = salesv1alpha1.ReasonUnreachable, false
+		f.message = fmt.Sprintf("no answer within the pass deadline while %s; retrying", doing)
 	case dataverse.ReasonThrottled:
 		f.reason = salesv1alpha1.ReasonThrottled
 		f.message = fmt.Sprintf("Dataverse service protection limits were hit while %s; waiting as Dataverse asks", doing)
@@ -71,14 +75,8 @@ func fromDataverse(doing string, who credentialRef, err error) *failure {
 	return f
 }
 
-// stableMessage keeps a Dataverse message short enough for a condition.
-func stableMessage(m string) string {
-	const max = 300
-	if len(m) > max {
-		return m[:max] + "..."
-	}
-	return m
-}
+// stableMessage keeps a Dataverse message short and clean enough for a condition.
+func stableMessage(m string) string { return boundedText(m, maxMessageLength) }
 
 // dataverseCode is the Dataverse error code of err, or "".
 func dataverseCode(err error) string {

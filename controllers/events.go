@@ -33,7 +33,7 @@ func (r *Reconciler) emitTransitions(s *scope, res passResult) {
 			// secrets.
 			note += ": " + f.cause.Error()
 		}
-		r.Recorder.Eventf(s.obj, nil, corev1.EventTypeWarning, string(f.reason), "Reconcile", "%s", truncate(note, 1000))
+		r.Recorder.Eventf(s.obj, nil, corev1.EventTypeWarning, string(f.reason), "Reconcile", "%s", boundedText(note, maxEventNote))
 	}
 }
 
@@ -43,9 +43,6 @@ func isNewFailure(before salesv1alpha1.SalesConnectionStatus, reason salesv1alph
 	return ready == nil || ready.Status == "True" || ready.Reason != string(reason)
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
+// maxEventNote bounds a Warning's note in characters; the API server refuses notes over
+// 1 kB, so the cut leaves room for multi-byte characters.
+const maxEventNote = 300

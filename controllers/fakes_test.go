@@ -41,7 +41,9 @@ type fakeDataverse struct {
 	// submittedOrders: a sales order with the Submitted status exists.
 	submittedOrders bool
 
-	errs   map[string]error
+	errs map[string]error
+	// hang makes WhoAmI wait until its context ends, as a server that never answers.
+	hang   bool
 	calls  []string
 	writes []string
 }
@@ -84,7 +86,12 @@ func (f *fakeDataverse) write(op string) error {
 	return nil
 }
 
-func (f *fakeDataverse) WhoAmI(context.Context) (dataverse.WhoAmI, error) {
+func (f *fakeDataverse) WhoAmI(ctx context.Context) (dataverse.WhoAmI, error) {
+	if f.hang {
+		// As the client answers when its context ends mid-request.
+		<-ctx.Done()
+		return dataverse.WhoAmI{}, &dataverse.Error{Reason: dataverse.ReasonCanceled, Kind: dataverse.Transient, Err: ctx.Err()}
+	}
 	return f.whoAmI, f.call("WhoAmI")
 }
 

@@ -3,12 +3,14 @@ package controllers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/internal/solution"
 )
 
 // importRecord is a solution import the operator started. It lives in the
@@ -28,16 +30,49 @@ type importRecord struct {
 	RequestedAt      string      `json:"requestedAt,omitempty"`
 }
 
+// maxImportRecord bounds the annotation: the operator writes a few hundred bytes.
+const maxImportRecord = 4 << 10
+
+// readImportRecord reads the import-job annotation. Anyone who may edit the object may
+// write it, so it is validated like any input: a record that is not one the operator
+// could have written is an error, and the caller goes on as if there were none (it looks
+// for running imports before importing, so no second import starts).
 func readImportRecord(obj *salesv1alpha1.SalesConnection) (*importRecord, error) {
 	raw, ok := obj.Annotations[salesv1alpha1.AnnotationImportJob]
 	if !ok || raw == "" {
 		return nil, nil
 	}
+	if len(raw) > maxImportRecord {
+		return nil, fmt.Errorf("annotation %s is %d bytes, more than the operator writes", salesv1alpha1.AnnotationImportJob, len(raw))
+	}
 	rec := &importRecord{}
 	if err := json.Unmarshal([]byte(raw), rec); err != nil {
 		return nil, fmt.Errorf("annotation %s: %w", salesv1alpha1.AnnotationImportJob, err)
 	}
+	if err := rec.validate(); err != nil {
+		return nil, fmt.Errorf("annotation %s: %w", salesv1alpha1.AnnotationImportJob, err)
+	}
 	return rec, nil
+}
+
+// validate checks a record read from the object.
+func (rec *importRecord) validate() error {
+	switch {
+	case !guidPattern.MatchString(rec.AsyncOperationID):
+		return errors.New("asyncOperationID is not a GUID")
+	case rec.ImportJobKey != "" && !guidPattern.MatchString(rec.ImportJobKey):
+		return errors.New("importJobKey is not a GUID")
+	case rec.UniqueName == "" || len(rec.UniqueName) > maxNameLength:
+		return errors.New("uniqueName is not a solution name")
+	}
+	if _, err := solution.ParseVersion(rec.Version); err != nil {
+		return fmt.Errorf("version: %w", err)
+	}
+	if rec.Failed && rec.Reason != string(salesv1alpha1.ReasonImportFailed) && rec.Reason != string(salesv1alpha1.ReasonMissingDependencies) {
+		return errors.New("reason is not one of a failed import")
+	}
+	rec.Message = boundedText(rec.Message, 2*maxMessageLength)
+	return nil
 }
 
 // setImportRecord writes (or, with nil, removes) the import-job annotation. It patches a

@@ -15,6 +15,7 @@ import (
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
 	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
+	"github.com/bcconnect/salesconnection-operator/internal/envurl"
 )
 
 // Reconciler reconciles SalesConnection objects.
@@ -36,11 +37,20 @@ type Reconciler struct {
 	// person fixes in Kubernetes; watches on the object and its Secrets bring it back
 	// sooner. Failures fixed in Dataverse are re-checked at the resync interval.
 	StalledRetryInterval time.Duration
+	// PassTimeout bounds the steps of one pass; the status write after them is not
+	// counted, so a pass that ran out of time still reports why.
+	PassTimeout time.Duration
+	// AllowedSolutions are the unique names of the solutions the operator imports. Only
+	// Business Central's integration solution unless a cluster admin allows others: the
+	// import runs as System Administrator.
+	AllowedSolutions []string
 
 	// profileWrites keeps the watch from answering the reconciler's own profile writes.
 	profileWrites ownWrites
 	// packages keeps the manifests of solution packages already read.
 	packages packageCache
+	// envShare keeps one environment from holding every worker.
+	envShare envShare
 }
 
 // Reconcile brings one SalesConnection's environment to its spec and reports status:
@@ -55,12 +65,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 
-	if !obj.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, obj)
-	}
-	if obj.Spec.Suspend {
+	if obj.Spec.Suspend && obj.DeletionTimestamp.IsZero() {
 		log.V(1).Info("suspended; leaving it alone")
 		return ctrl.Result{}, nil
+	}
+	if env, err := envurl.Normalize(obj.Spec.URL); err == nil {
+		release, ok := r.envShare.tryAcquire(env)
+		if !ok {
+			log.V(1).Info("this environment has its share of the workers; waiting for one of them")
+			return ctrl.Result{RequeueAfter: jitter(envShareRetry)}, nil
+		}
+		defer release()
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, obj)
 	}
 	if base := obj.DeepCopy(); controllerutil.AddFinalizer(obj, salesv1alpha1.Finalizer) {
 		if err := r.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
@@ -72,7 +90,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if !obj.Spec.IsEnabled() {
 		removeStepConditions(obj)
 	}
-	return r.finish(ctx, s, r.runSteps(ctx, s, stepsFor(s)))
+	return r.finish(ctx, s, r.runPass(ctx, s))
+}
+
+// envShareRetry is how soon a pass that found its environment's share of the workers
+// taken looks again.
+const envShareRetry = 250 * time.Millisecond
+
+// runPass runs the pass this object needs, within the pass deadline.
+func (r *Reconciler) runPass(ctx context.Context, s *scope) passResult {
+	if r.PassTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.PassTimeout)
+		defer cancel()
+	}
+	return r.runSteps(ctx, s, stepsFor(s))
 }
 
 func (r *Reconciler) newScope(ctx context.Context, obj *salesv1alpha1.SalesConnection) *scope {

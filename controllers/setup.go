@@ -25,11 +25,19 @@ const (
 	indexConfigMapNames = "spec.configMapNames"
 )
 
+// DefaultPassTimeout bounds one pass when Reconciler.PassTimeout is unset: long enough
+// for a dozen Dataverse requests that each take their full timeout's share, short
+// enough that a hung environment frees its workers.
+const DefaultPassTimeout = 3 * time.Minute
+
 // Options tune the controller.
 type Options struct {
 	// Name of the controller (default "salesconnection"); unique per process.
 	Name                    string
 	MaxConcurrentReconciles int
+	// MaxConcurrentPerEnvironment bounds the passes against one Dataverse environment
+	// (default: half the workers, at least one).
+	MaxConcurrentPerEnvironment int
 	// Backoff bounds for transient failures without a Retry-After.
 	BackoffBase, BackoffMax time.Duration
 }
@@ -52,6 +60,16 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	}
 	if r.StalledRetryInterval == 0 {
 		r.StalledRetryInterval = 30 * time.Minute
+	}
+	if r.PassTimeout == 0 {
+		r.PassTimeout = DefaultPassTimeout
+	}
+	if len(r.AllowedSolutions) == 0 {
+		r.AllowedSolutions = []string{integrationSolutionName}
+	}
+	r.envShare.limit = opts.MaxConcurrentPerEnvironment
+	if r.envShare.limit <= 0 {
+		r.envShare.limit = max(1, (opts.MaxConcurrentReconciles+1)/2)
 	}
 	if opts.BackoffBase == 0 {
 		opts.BackoffBase = time.Second

@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -54,7 +56,22 @@ func (r *Reconciler) readPackage(ctx context.Context, s *scope) ([]byte, solutio
 	manifest, err := solution.Read(pkg)
 	if err != nil {
 		return nil, solution.Manifest{}, "", stalledOnSpec(salesv1alpha1.ReasonInvalidPackage,
-			"ConfigMap %s/%s key %q is not a usable solution package: %v", s.obj.Namespace, ref.Name, ref.Key, err)
+			"ConfigMap %s/%s key %q is not a usable solution package: %s", s.obj.Namespace, ref.Name, ref.Key, boundedText(err.Error(), maxMessageLength))
+	}
+	if !r.allowsSolution(manifest.UniqueName) {
+		return nil, solution.Manifest{}, "", stalledOnSpec(salesv1alpha1.ReasonInvalidPackage,
+			"ConfigMap %s/%s key %q holds solution %q, not Business Central's integration solution %s: the operator imports only the solutions a cluster admin allows with --allowed-solutions",
+			s.obj.Namespace, ref.Name, ref.Key, boundedText(manifest.UniqueName, maxNameLength), integrationSolutionName)
 	}
 	return pkg, manifest, cm.ResourceVersion, nil
+}
+
+// allowsSolution reports whether the operator may import the solution with that unique
+// name: only the integration solution, unless a cluster admin allowed others.
+func (r *Reconciler) allowsSolution(uniqueName string) bool {
+	allowed := r.AllowedSolutions
+	if len(allowed) == 0 {
+		allowed = []string{integrationSolutionName}
+	}
+	return slices.ContainsFunc(allowed, func(name string) bool { return strings.EqualFold(name, uniqueName) })
 }

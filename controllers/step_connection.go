@@ -77,14 +77,14 @@ func (r *Reconciler) testConnection(ctx context.Context, s *scope) (plan, outcom
 		return plan{}, failed(fromDataverse("testing the connection (WhoAmI)", s.integrationRef(), err))
 	}
 	s.whoAmI = who
-	s.obj.Status.OrganizationID = who.OrganizationID
+	s.obj.Status.OrganizationID = boundedText(who.OrganizationID, maxVersionLength)
 
 	version, err := s.integration.RetrieveVersion(ctx)
 	if err != nil {
 		return plan{}, failed(fromDataverse("reading the server version", s.integrationRef(), err))
 	}
-	s.obj.Status.ServerVersion = version
-	if err := checkVersion(s.obj.Spec.SDKVersion, version); err != nil {
+	s.obj.Status.ServerVersion = boundedText(version, maxVersionLength)
+	if err := checkVersion(s.obj.Spec.SDKVersion, s.obj.Status.ServerVersion); err != nil {
 		return plan{}, failed(stalledOnSpec(salesv1alpha1.ReasonVersionIncompatible, "%v", err))
 	}
 
@@ -94,7 +94,7 @@ func (r *Reconciler) testConnection(ctx context.Context, s *scope) (plan, outcom
 	}
 	s.user = user
 	s.obj.Status.IntegrationUser = &salesv1alpha1.IntegrationUserStatus{
-		ID: user.ID, Name: userName(user), BusinessUnitID: who.BusinessUnitID,
+		ID: boundedText(user.ID, maxVersionLength), Name: userName(user), BusinessUnitID: boundedText(who.BusinessUnitID, maxVersionLength),
 	}
 	if user.IsDisabled {
 		return plan{}, failed(stalledInDataverse(salesv1alpha1.ReasonUserDisabled,
@@ -117,17 +117,17 @@ func (r *Reconciler) testConnection(ctx context.Context, s *scope) (plan, outcom
 		s.obj.Status.LastVerifiedTime = &now
 	}
 	return plan{then: conditionTrue(salesv1alpha1.ReasonVerified,
-		fmt.Sprintf("signed in to %s (version %s) as %s", s.envURL, version, userName(user)))}, done()
+		fmt.Sprintf("signed in to %s (version %s) as %s", s.envURL, s.obj.Status.ServerVersion, userName(user)))}, done()
 }
 
 // userName is how a person recognizes the user: its email, domain name or full name.
 func userName(u dataverse.SystemUser) string {
-	for _, n := range []string{u.InternalEmailAddress, u.DomainName, u.FullName} {
+	for _, n := range []string{u.InternalEmailAddress, u.DomainName, u.FullName, u.ID} {
 		if n != "" {
-			return n
+			return boundedText(n, maxNameLength)
 		}
 	}
-	return u.ID
+	return ""
 }
 
 // checkVersion applies Business Central's rules: the server must be a supported Dataverse

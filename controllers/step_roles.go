@@ -80,6 +80,12 @@ func (r *Reconciler) observeRoles(ctx context.Context, s *scope) (plan, outcome)
 		if err != nil {
 			return plan{}, failed(fromDataverse("looking up security role "+ref.label, principal, err))
 		}
+		if strings.EqualFold(role.RoleTemplateID, systemAdministratorTemplate) {
+			// Checked by template, whatever the role is called, before any role is given.
+			return plan{}, failed(stalledOnSpec(salesv1alpha1.ReasonRoleNotAllowed,
+				"security role %s is System Administrator, which the operator never grants (and Business Central refuses for the integration user): remove it from spec.securityRoles", ref.label))
+		}
+		role.Name = boundedText(role.Name, maxNameLength)
 		id := strings.ToLower(role.ID)
 		statuses = append(statuses, salesv1alpha1.RoleStatus{ID: id, Name: role.Name, Managed: managed[id]})
 		if !held[id] {

@@ -39,18 +39,22 @@ func (r *Reconciler) observeSolution(ctx context.Context, s *scope) (plan, outco
 		return plan{}, failed(fromDataverse("reading the installed solutions", s.adminRef(), err))
 	}
 	if installed != nil {
-		status.Version = installed.Version
+		status.Version = boundedText(installed.Version, maxVersionLength)
 	}
 
 	rec, err := readImportRecord(s.obj)
 	if err != nil {
-		s.log.Info("ignoring an unreadable import-job annotation", "error", err.Error())
+		s.log.Info("ignoring an import-job annotation the operator did not write", "error", err.Error())
+	}
+	if rec != nil && !strings.EqualFold(rec.UniqueName, manifest.UniqueName) {
+		s.log.Info("ignoring an import-job annotation of another solution", "solution", rec.UniqueName)
+		rec = nil
 	}
 	if rec != nil && !rec.Failed {
 		return r.pollImport(ctx, s, rec)
 	}
 	if upToDate(installed, manifest.Version) {
-		return r.solutionInstalled(ctx, s, installed, rec)
+		return r.solutionInstalled(ctx, s, installed)
 	}
 	s.solutionInstalled = installed != nil
 	if rec != nil && rec.Version == manifest.Version.String() && rec.RequestedAt == s.obj.Annotations[salesv1alpha1.AnnotationRequestedAt] {
@@ -59,7 +63,7 @@ func (r *Reconciler) observeSolution(ctx context.Context, s *scope) (plan, outco
 	}
 	from := "not installed"
 	if installed != nil {
-		from = installed.Version
+		from = status.Version
 	}
 	// Filled by the import when it finds the solution installed after all.
 	then := &conditionState{}
@@ -69,7 +73,7 @@ func (r *Reconciler) observeSolution(ctx context.Context, s *scope) (plan, outco
 			action: "ImportSolution",
 			repair: "solution " + manifest.UniqueName + " imported again",
 			apply: func(ctx context.Context) outcome {
-				return r.importUnlessRunning(ctx, s, manifest, rec, then)
+				return r.importUnlessRunning(ctx, s, manifest, then)
 			},
 		}},
 		then: then,
@@ -86,22 +90,29 @@ func (r *Reconciler) findSolution(ctx context.Context, s *scope) (plan, outcome)
 	s.solutionInstalled = installed != nil
 	s.obj.Status.Solution = nil
 	if installed != nil {
-		s.obj.Status.Solution = &salesv1alpha1.SolutionStatus{UniqueName: installed.UniqueName, Version: installed.Version}
+		s.obj.Status.Solution = solutionStatus(installed)
 	}
 	return plan{then: conditionAbsent()}, done()
 }
 
 // solutionInstalled reports the solution installed, clearing the import record (a
 // finished import, or a failure recorded for an earlier attempt).
-func (r *Reconciler) solutionInstalled(ctx context.Context, s *scope, installed *dataverse.Solution, rec *importRecord) (plan, outcome) {
-	if rec != nil {
-		if err := r.setImportRecord(ctx, s, nil); err != nil {
-			return plan{}, failed(err)
-		}
+func (r *Reconciler) solutionInstalled(ctx context.Context, s *scope, installed *dataverse.Solution) (plan, outcome) {
+	// Any record goes, also one the operator could not read.
+	if err := r.setImportRecord(ctx, s, nil); err != nil {
+		return plan{}, failed(err)
 	}
 	s.solutionInstalled = true
-	s.obj.Status.Solution = &salesv1alpha1.SolutionStatus{UniqueName: installed.UniqueName, Version: installed.Version}
-	return plan{then: conditionTrue(salesv1alpha1.ReasonImported, fmt.Sprintf("%s %s is installed", installed.UniqueName, installed.Version))}, done()
+	s.obj.Status.Solution = solutionStatus(installed)
+	return plan{then: conditionTrue(salesv1alpha1.ReasonImported, fmt.Sprintf("%s %s is installed", s.obj.Status.Solution.UniqueName, s.obj.Status.Solution.Version))}, done()
+}
+
+// solutionStatus is what status shows of an installed solution.
+func solutionStatus(installed *dataverse.Solution) *salesv1alpha1.SolutionStatus {
+	return &salesv1alpha1.SolutionStatus{
+		UniqueName: boundedText(installed.UniqueName, maxNameLength),
+		Version:    boundedText(installed.Version, maxVersionLength),
+	}
 }
 
 // importUnlessRunning starts the import, unless an import runs: then it waits for that
@@ -109,7 +120,7 @@ func (r *Reconciler) solutionInstalled(ctx context.Context, s *scope, installed 
 // finishes between the two reads is seen installed and not imported a second time. The
 // package itself is read only when the import is about to start. When the solution is
 // found installed after all, installedNow is set to the step's condition.
-func (r *Reconciler) importUnlessRunning(ctx context.Context, s *scope, manifest solution.Manifest, failedBefore *importRecord, installedNow *conditionState) outcome {
+func (r *Reconciler) importUnlessRunning(ctx context.Context, s *scope, manifest solution.Manifest, installedNow *conditionState) outcome {
 	jobs, err := s.admin.RunningImports(ctx)
 	switch {
 	case dataverse.ReasonOf(err) == dataverse.ReasonPrivilegeDenied:
@@ -130,7 +141,7 @@ func (r *Reconciler) importUnlessRunning(ctx context.Context, s *scope, manifest
 		return failed(fromDataverse("reading the installed solutions", s.adminRef(), err))
 	}
 	if upToDate(installed, manifest.Version) {
-		p, o := r.solutionInstalled(ctx, s, installed, failedBefore)
+		p, o := r.solutionInstalled(ctx, s, installed)
 		if p.then != nil {
 			*installedNow = *p.then
 		}
@@ -172,6 +183,11 @@ func (r *Reconciler) startImport(ctx context.Context, s *scope, pkg []byte, mani
 		UniqueName:       manifest.UniqueName,
 		Version:          manifest.Version.String(),
 		StartedAt:        metav1.Now(),
+	}
+	if err := rec.validate(); err != nil {
+		// Not recordable, so not resumable: the next pass finds it running and waits for
+		// it as for anyone's.
+		return failed(retrying(salesv1alpha1.ReasonDataverseError, "Dataverse started the import with an answer the operator cannot record (%s); waiting for it to finish", err))
 	}
 	// Recorded before the first poll: from here on a restart resumes this import.
 	if err := r.setImportRecord(ctx, s, rec); err != nil {
@@ -228,7 +244,7 @@ func (r *Reconciler) finishImport(ctx context.Context, s *scope, rec *importReco
 	}
 	version, _ := solution.ParseVersion(rec.Version)
 	if result != importFailed && upToDate(installed, version) {
-		return r.solutionInstalled(ctx, s, installed, rec)
+		return r.solutionInstalled(ctx, s, installed)
 	}
 	var again string
 	switch {
@@ -250,7 +266,7 @@ func (r *Reconciler) finishImport(ctx context.Context, s *scope, rec *importReco
 	if result == importSucceeded {
 		have := "nothing"
 		if installed != nil {
-			have = installed.Version
+			have = boundedText(installed.Version, maxVersionLength)
 		}
 		message = fmt.Sprintf("Dataverse reported success, but %s is installed", have)
 	}

@@ -74,6 +74,7 @@ func TestSolutionStepDecisions(t *testing.T) {
 			wantInstalled: true, wantMessageHas: "not recorded on this object"},
 		{name: "an import job hours old is abandoned: imported", setup: func(w *stepWorld) {
 			w.dv.runningJobs = []dataverse.ImportJob{{ID: "j", SolutionName: "Other", CreatedOn: time.Now().Add(-3 * time.Hour)}}
+			w.dv.importStarted = dataverse.ImportHandle{AsyncOperationID: opID, ImportJobKey: opID}
 		}, wantEnd: salesv1alpha1.ReasonImportInProgress, wantCondition: salesv1alpha1.ReasonImportInProgress,
 			wantWrites: []string{"ImportSolutionAsync"}, wantRecord: true, wantInstalled: true},
 		{name: "Dataverse refuses a second import: waited for", setup: func(w *stepWorld) {

@@ -2,7 +2,9 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -143,10 +145,21 @@ type passResult struct {
 	pending   []string
 }
 
-// runSteps runs the steps in order, stopping at the first that does not end done.
-func (r *Reconciler) runSteps(ctx context.Context, s *scope, steps []step) passResult {
-	var res passResult
+// runSteps runs the steps in order, stopping at the first that does not end done. A
+// panic in a step ends the pass with InternalError, so a bug never publishes Ready.
+func (r *Reconciler) runSteps(ctx context.Context, s *scope, steps []step) (res passResult) {
+	var current step
+	defer func() {
+		if p := recover(); p != nil {
+			reconcilePanics.Inc()
+			// The panic value goes to the log only: it may hold anything the step held.
+			s.log.Error(fmt.Errorf("panic: %v", p), "a step panicked; the pass ends with InternalError", "step", current.name, "stack", string(debug.Stack()))
+			res = passResult{condition: current.condition, outcome: failed(&failure{reason: salesv1alpha1.ReasonInternalError,
+				message: fmt.Sprintf("the operator hit an internal error in step %s; retrying (the operator log has the details)", current.name)})}
+		}
+	}()
 	for _, st := range steps {
+		current = st
 		p, o := st.observe(r, ctx, s)
 		if o.isDone() {
 			o = r.carryOut(ctx, s, st, p, &res.pending)

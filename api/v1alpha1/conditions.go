@@ -50,6 +50,9 @@ const (
 	ReasonBlocked Reason = "Blocked"
 	// ReasonRetrying: a failure outside Dataverse (the Kubernetes API) is retried.
 	ReasonRetrying Reason = "Retrying"
+	// ReasonInternalError: the pass hit a bug in the operator (a panic), recovered and
+	// retried with backoff; never reported as Ready.
+	ReasonInternalError Reason = "InternalError"
 )
 
 // Reasons of ConnectionVerified, and of failures any step can meet while talking to
@@ -86,6 +89,9 @@ const (
 	ReasonAssigned         Reason = "Assigned"
 	ReasonRoleNotFound     Reason = "RoleNotFound"
 	ReasonRolesNotAssigned Reason = "RolesNotAssigned"
+	// ReasonRoleNotAllowed: spec.securityRoles names System Administrator, which the
+	// operator never grants.
+	ReasonRoleNotAllowed Reason = "RoleNotAllowed"
 )
 
 // Reasons of BusinessCentralLinked.

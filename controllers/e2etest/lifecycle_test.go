@@ -354,6 +354,33 @@ func TestDeletionWithoutCredentialsWaitsForForceDelete(t *testing.T) {
 	waitGone(t, f.ns, "contoso")
 }
 
+// TestDeletionWithNothingToCleanReadsNoSecret: a namespace deleted with its Secrets is
+// not held in Terminating by a SalesConnection that never wrote to Dataverse.
+func TestDeletionWithNothingToCleanReadsNoSecret(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	spec := f.fullSpec()
+	spec.Authentication.SecretRef.Name = "not-created-yet"
+	f.create("contoso", spec)
+	sc := stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonSecretNotFound)
+	for _, name := range []string{"admin", "integration", "ca"} {
+		if err := k8s.Delete(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secretReads := liveReads.count(&corev1.Secret{}, keyOf(f.ns, "admin"))
+	if err := k8s.Delete(context.Background(), sc); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, f.ns, "contoso")
+	if n := liveReads.count(&corev1.Secret{}, keyOf(f.ns, "admin")) - secretReads; n != 0 {
+		t.Errorf("deleting read the administrator's Secret %d times", n)
+	}
+	if w := f.sim.srv.Writes("contoso"); w != 0 {
+		t.Errorf("%d writes to Dataverse", w)
+	}
+}
+
 func waitGone(t *testing.T, ns, name string) {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
