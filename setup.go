@@ -16,7 +16,8 @@ import (
 // controllerOptions are the reconciler's command-line settings.
 type controllerOptions struct {
 	maxConcurrentReconciles int
-	importPollInterval      time.Duration
+	importPollMin           time.Duration
+	importPollMax           time.Duration
 	stalledRetryInterval    time.Duration
 	dataverseTimeout        time.Duration
 	maxConcurrentPerEnv     int
@@ -28,8 +29,10 @@ type controllerOptions struct {
 func (o *controllerOptions) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 16,
 		"How many SalesConnections are reconciled at once. Dataverse calls wait on the network, so more than the CPU count helps.")
-	fs.DurationVar(&o.importPollInterval, "import-poll-interval", 10*time.Second,
-		"How often a running solution import is checked.")
+	fs.DurationVar(&o.importPollMin, "import-poll-min", controllers.DefaultImportPollMin,
+		"Shortest interval between two checks of an environment's running solution import (one poller per environment, however many connections wait).")
+	fs.DurationVar(&o.importPollMax, "import-poll-max", controllers.DefaultImportPollMax,
+		"Longest interval between two checks of a running import; between the two, the import's progress decides.")
 	fs.DurationVar(&o.stalledRetryInterval, "stalled-retry-interval", 30*time.Minute,
 		"Safety requeue of a SalesConnection Stalled on something fixed in Kubernetes (its spec, Secrets or ConfigMaps, whose changes bring it back at once) or on a wrong password; failures fixed in Dataverse are re-checked at the resync interval.")
 	fs.DurationVar(&o.dataverseTimeout, "dataverse-timeout", 60*time.Second,
@@ -57,7 +60,8 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o controllerOptions
 		Recorder:             mgr.GetEventRecorder("salesconnection-operator"),
 		Dataverse:            pool,
 		FederatedTokenFile:   os.Getenv("AZURE_FEDERATED_TOKEN_FILE"),
-		ImportPollInterval:   o.importPollInterval,
+		ImportPollMin:        o.importPollMin,
+		ImportPollMax:        o.importPollMax,
 		StalledRetryInterval: o.stalledRetryInterval,
 		PassTimeout:          o.passTimeout,
 		AllowedSolutions:     splitList(o.allowedSolutions),

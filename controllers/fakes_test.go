@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -325,7 +326,7 @@ func newStepWorld(t *testing.T, objs ...client.Object) *stepWorld {
 	dv := newFakeDataverse()
 	kube := newMemKube(objs...)
 	rec := events.NewFakeRecorder(100)
-	r := &Reconciler{Client: kube, APIReader: kube, Recorder: rec, ImportPollInterval: 10e9}
+	r := &Reconciler{Client: kube, APIReader: kube, Recorder: rec, ImportPollMin: time.Second, ImportPollMax: 30 * time.Second}
 	s := &scope{
 		obj: obj, log: logr.Discard(),
 		secrets:     &secretReader{reader: kube, namespace: obj.Namespace},

@@ -31,8 +31,9 @@ type Reconciler struct {
 	// FederatedTokenFile is the projected service account token for WorkloadIdentity
 	// (AZURE_FEDERATED_TOKEN_FILE).
 	FederatedTokenFile string
-	// ImportPollInterval is how often a running solution import is checked.
-	ImportPollInterval time.Duration
+	// ImportPollMin and ImportPollMax bound how often an environment's running solution
+	// import is checked; between them the import's progress decides.
+	ImportPollMin, ImportPollMax time.Duration
 	// StalledRetryInterval is the slow safety requeue of an object Stalled on something a
 	// person fixes in Kubernetes; watches on the object and its Secrets bring it back
 	// sooner. Failures fixed in Dataverse are re-checked at the resync interval.
@@ -51,6 +52,8 @@ type Reconciler struct {
 	packages packageCache
 	// envShare keeps one environment from holding every worker.
 	envShare envShare
+	// imports watches running imports, one poller per environment.
+	imports *importWatch
 }
 
 // Reconcile brings one SalesConnection's environment to its spec and reports status:

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
 )
@@ -55,9 +56,14 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	}); err != nil {
 		return err
 	}
-	if r.ImportPollInterval == 0 {
-		r.ImportPollInterval = 10 * time.Second
+	if r.ImportPollMin <= 0 {
+		r.ImportPollMin = DefaultImportPollMin
 	}
+	if r.ImportPollMax < r.ImportPollMin {
+		r.ImportPollMax = max(DefaultImportPollMax, r.ImportPollMin)
+	}
+	r.imports = newImportWatch(r.ImportPollMin, r.ImportPollMax, mgr.GetLogger().WithName("import-watch"))
+	r.imports.start(ctx)
 	if r.StalledRetryInterval == 0 {
 		r.StalledRetryInterval = 30 * time.Minute
 	}
@@ -95,6 +101,8 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexSecretNames)), changed).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexConfigMapNames)),
 			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}, r.profileWrites.notOwnWrite())).
+		// The import watch requeues the connections waiting for an import that ended.
+		WatchesRawSource(source.Channel(r.imports.events, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](opts.BackoffBase, opts.BackoffMax),

@@ -133,7 +133,7 @@ func (r *Reconciler) importUnlessRunning(ctx context.Context, s *scope, manifest
 	for _, job := range jobs {
 		if time.Since(job.CreatedOn) < staleImportJob {
 			s.log.Info("waiting for a running solution import", "importJob", job.ID, "solution", job.SolutionName, "createdOn", job.CreatedOn)
-			return r.waitForOthersImport()
+			return r.waitForOthersImport(s)
 		}
 	}
 	installed, err := s.admin.GetSolution(ctx, manifest.UniqueName)
@@ -161,8 +161,8 @@ func (r *Reconciler) importUnlessRunning(ctx context.Context, s *scope, manifest
 // waitForOthersImport waits for an import not recorded on this object, polled like its
 // own rather than with a growing backoff. Its message is one, however the import was met,
 // so waiting costs no status write per poll; the log names the job.
-func (r *Reconciler) waitForOthersImport() outcome {
-	return r.importInProgress("another solution import, not recorded on this object, is running in the environment; waiting for it to finish")
+func (r *Reconciler) waitForOthersImport(s *scope) outcome {
+	return r.importInProgress(s, "", "another solution import, not recorded on this object, is running in the environment; waiting for it to finish")
 }
 
 func (r *Reconciler) startImport(ctx context.Context, s *scope, pkg []byte, manifest solution.Manifest) outcome {
@@ -172,7 +172,7 @@ func (r *Reconciler) startImport(ctx context.Context, s *scope, pkg []byte, mani
 	handle, err := s.admin.ImportSolutionAsync(ctx, pkg)
 	if dataverse.ReasonOf(err) == dataverse.ReasonImportInProgress {
 		// Another import started since the running ones were read.
-		return r.waitForOthersImport()
+		return r.waitForOthersImport(s)
 	}
 	if err != nil {
 		return failed(fromDataverse("starting the solution import", s.adminRef(), err))
@@ -261,7 +261,7 @@ func (r *Reconciler) finishImport(ctx context.Context, s *scope, rec *importReco
 		if err := r.setImportRecord(ctx, s, nil); err != nil {
 			return plan{}, failed(err)
 		}
-		return plan{}, r.importInProgress(fmt.Sprintf("the import of %s %s %s; importing it again", rec.UniqueName, rec.Version, again))
+		return plan{}, r.importInProgress(s, "", fmt.Sprintf("the import of %s %s %s; importing it again", rec.UniqueName, rec.Version, again))
 	}
 	if result == importSucceeded {
 		have := "nothing"
@@ -292,13 +292,20 @@ func (r *Reconciler) waitForImport(s *scope, rec *importRecord) outcome {
 	s.obj.Status.Solution.ImportJob = &salesv1alpha1.ImportJobStatus{
 		AsyncOperationID: rec.AsyncOperationID, ImportJobKey: rec.ImportJobKey, Version: rec.Version, StartedAt: &rec.StartedAt,
 	}
-	return r.importInProgress(fmt.Sprintf("importing %s %s", rec.UniqueName, rec.Version))
+	return r.importInProgress(s, rec.ImportJobKey, fmt.Sprintf("importing %s %s", rec.UniqueName, rec.Version))
 }
 
-// importInProgress ends the pass waiting for an import: the next pass comes after the
-// import poll interval, not a growing backoff.
-func (r *Reconciler) importInProgress(msg string) outcome {
-	return waiting(salesv1alpha1.ReasonImportInProgress, r.ImportPollInterval, msg)
+// importInProgress ends the pass waiting for an import: the environment's import watch
+// requeues it the moment the import ends (jobKey names the import recorded on the
+// object, "" for someone else's), and the resync is only a safety net. Without a
+// watch, the pass comes back after the shortest poll interval.
+func (r *Reconciler) importInProgress(s *scope, jobKey, msg string) outcome {
+	after := r.ImportPollMin
+	if r.imports != nil && s.admin != nil {
+		r.imports.wait(s.envURL, s.admin, jobKey, s.obj)
+		after = s.obj.Spec.Resync()
+	}
+	return waiting(salesv1alpha1.ReasonImportInProgress, after, msg)
 }
 
 // waitingForImport reports whether the last pass, for this generation, verified the

@@ -193,6 +193,45 @@ func TestImportInProgressIsInProgress(t *testing.T) {
 	}
 }
 
+// TestConnectionsWaitingForOneImportShareOnePoller: five connections to one environment
+// wait for one import; one poller watches it, none polls on its own, and all of them are
+// requeued when it ends.
+func TestConnectionsWaitingForOneImportShareOnePoller(t *testing.T) {
+	f := newFixture(t)
+	f.standardSecrets()
+	f.sim.env.HoldImports()
+	names := []string{"one", "two", "three", "four", "five"}
+	for _, name := range names {
+		spec := f.fullSpec()
+		spec.BusinessCentral, spec.WriteConnectionProfileTo = nil, nil
+		f.create(name, spec)
+	}
+	for _, name := range names {
+		waitForCondition(t, f.ns, name, salesv1alpha1.ConditionSolutionImported, metav1.ConditionFalse, salesv1alpha1.ReasonImportInProgress)
+	}
+	f.sim.srv.ResetRequests()
+	// A window of several poll intervals while the import is held.
+	window := 10 * importPollMax
+	time.Sleep(window)
+	count := func(op string) int {
+		return f.sim.srv.CountRequests(func(r dataversesim.Request) bool { return r.Operation == op })
+	}
+	polls, ownPolls := count("ListImportJobs"), count("GetAsyncOperation")
+	if ownPolls != 0 {
+		t.Errorf("waiting connections polled the import themselves %d times", ownPolls)
+	}
+	if polls == 0 || polls > int(window/importPollMin)+1 {
+		t.Errorf("%d polls of the running imports in a window of %s; want one poller at %s..%s", polls, window, importPollMin, importPollMax)
+	}
+	f.sim.env.ReleaseImports()
+	for _, name := range names {
+		waitReady(t, f.ns, name)
+	}
+	if n := count("ImportSolutionAsync"); n != 0 {
+		t.Errorf("%d more imports", n)
+	}
+}
+
 func TestDisableDisconnectsOnly(t *testing.T) {
 	f := newFixture(t)
 	f.standardSecrets()

@@ -63,8 +63,9 @@ func (c *countingReader) count(obj client.Object, key client.ObjectKey) int {
 
 // Short intervals keep the suite fast; they are flags of the manager in production.
 const (
-	importPollInterval = 200 * time.Millisecond
-	waitTimeout        = 30 * time.Second
+	importPollMin = 100 * time.Millisecond
+	importPollMax = 500 * time.Millisecond
+	waitTimeout   = 30 * time.Second
 )
 
 func TestMain(m *testing.M) {
@@ -123,7 +124,8 @@ func startManager(ctx context.Context) (<-chan struct{}, error) {
 		Recorder:             mgr.GetEventRecorder("salesconnection-operator"),
 		Dataverse:            dataverse.NewPool(dataverse.PoolOptions{UserAgent: "salesconnection-operator-test", Timeout: 10 * time.Second}),
 		FederatedTokenFile:   os.Getenv("AZURE_FEDERATED_TOKEN_FILE"),
-		ImportPollInterval:   importPollInterval,
+		ImportPollMin:        importPollMin,
+		ImportPollMax:        importPollMax,
 		StalledRetryInterval: time.Hour,
 	}
 	if err := r.SetupWithManager(ctx, mgr, controllers.Options{

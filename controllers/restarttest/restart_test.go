@@ -42,8 +42,8 @@ func startManager(t *testing.T) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &controllers.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("salesconnection-operator"),
-		Dataverse:          dataverse.NewPool(dataverse.PoolOptions{}),
-		ImportPollInterval: 200 * time.Millisecond, StalledRetryInterval: time.Hour,
+		Dataverse:     dataverse.NewPool(dataverse.PoolOptions{}),
+		ImportPollMin: 100 * time.Millisecond, ImportPollMax: 500 * time.Millisecond, StalledRetryInterval: time.Hour,
 	}
 	// Each manager names its controller differently: controller-runtime refuses two
 	// controllers of one name in a process.

@@ -182,7 +182,7 @@ func (b *bench) startOperator() error {
 	}
 	b.manager, err = proc.Start("operator", filepath.Join(b.workDir, "operator.log"), []string{"KUBECONFIG=" + path}, b.o.managerBin,
 		"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(port),
-		"--import-poll-interval=500ms", "--max-concurrent-reconciles="+strconv.Itoa(b.o.concurrency), "--zap-log-level=error")
+		"--max-concurrent-reconciles="+strconv.Itoa(b.o.concurrency), "--zap-log-level=error")
 	if err != nil {
 		return err
 	}

@@ -117,7 +117,7 @@ func start(ctx context.Context, o options) (*demo, error) {
 	d.step("Starting the operator (log: %s)", managerLog)
 	d.manager, err = proc.Start("operator", managerLog, []string{"KUBECONFIG=" + d.kubeconfig}, o.managerBin,
 		"--metrics-bind-address=0", "--health-probe-bind-address="+d.probeAddr,
-		"--import-poll-interval=1s", "--zap-log-level=info")
+		"--zap-log-level=info")
 	if err != nil {
 		return d, err
 	}

@@ -156,12 +156,12 @@ func TestCallShapes(t *testing.T) {
 		},
 		{
 			name:   "RunningImports",
-			answer: map[string]any{"value": []map[string]any{{"importjobid": jobKey, "solutionname": "MicrosoftDynamicsNavIntegration", "createdon": "2026-01-02T03:04:05Z"}}},
+			answer: map[string]any{"value": []map[string]any{{"importjobid": jobKey, "solutionname": "MicrosoftDynamicsNavIntegration", "createdon": "2026-01-02T03:04:05Z", "progress": 42.5}}},
 			call:   func(c *Client) (any, error) { return c.RunningImports(context.Background()) },
 			want: want{method: "GET", path: "importjobs", query: map[string]string{
-				"$select": "importjobid,solutionname,createdon", "$filter": "completedon eq null",
+				"$select": "importjobid,solutionname,createdon,progress", "$filter": "completedon eq null",
 			}},
-			result: []ImportJob{{ID: jobKey, SolutionName: "MicrosoftDynamicsNavIntegration", CreatedOn: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}},
+			result: []ImportJob{{ID: jobKey, SolutionName: "MicrosoftDynamicsNavIntegration", CreatedOn: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Progress: 42.5}},
 		},
 		{
 			name:   "GetImportResult",

@@ -155,6 +155,10 @@ func (c *Client) GetAsyncOperation(ctx context.Context, id string) (AsyncOperati
 type ImportJob struct {
 	ID, SolutionName string
 	CreatedOn        time.Time
+	// Progress is the import's percentage done (importjob.progress, Edm.Double, "Import
+	// Progress Percentage" in the Web API reference of importjob, Dynamics 365 8.x and
+	// Dataverse alike).
+	Progress float64
 }
 
 // RunningImports lists the import jobs that have not completed. Dataverse runs one
@@ -162,7 +166,7 @@ type ImportJob struct {
 func (c *Client) RunningImports(ctx context.Context) ([]ImportJob, error) {
 	const op = "ListImportJobs"
 	resp, err := c.do(ctx, &request{op: op, method: http.MethodGet, path: "importjobs",
-		query: query{}.add("$select", "importjobid,solutionname,createdon").add("$filter", "completedon eq null")})
+		query: query{}.add("$select", "importjobid,solutionname,createdon,progress").add("$filter", "completedon eq null")})
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +175,7 @@ func (c *Client) RunningImports(ctx context.Context) ([]ImportJob, error) {
 			ID           string    `json:"importjobid"`
 			SolutionName string    `json:"solutionname"`
 			CreatedOn    odataTime `json:"createdon"`
+			Progress     *float64  `json:"progress"`
 		} `json:"value"`
 	}
 	if err := decode(op, resp, &page); err != nil {
@@ -178,7 +183,11 @@ func (c *Client) RunningImports(ctx context.Context) ([]ImportJob, error) {
 	}
 	jobs := make([]ImportJob, 0, len(page.Value))
 	for _, j := range page.Value {
-		jobs = append(jobs, ImportJob{ID: j.ID, SolutionName: j.SolutionName, CreatedOn: j.CreatedOn.Time})
+		job := ImportJob{ID: j.ID, SolutionName: j.SolutionName, CreatedOn: j.CreatedOn.Time}
+		if j.Progress != nil {
+			job.Progress = *j.Progress
+		}
+		jobs = append(jobs, job)
 	}
 	return jobs, nil
 }

@@ -13,7 +13,7 @@ var (
 	roleProperties = propertySet("roleid", "name", "_businessunitid_value", "_parentrootroleid_value",
 		"_parentroleid_value", "_roletemplateid_value", "ismanaged")
 	solutionProperties   = propertySet("solutionid", "uniquename", "friendlyname", "version", "ismanaged", "installedon")
-	importJobProperties  = propertySet("importjobid", "solutionname", "createdon", "completedon")
+	importJobProperties  = propertySet("importjobid", "solutionname", "createdon", "completedon", "progress")
 	orgProperties        = propertySet("organizationid", "name", "issopintegrationenabled")
 	salesOrderProperties = propertySet("salesorderid", "statecode", "statuscode")
 	navProperties        = propertySet("nav_connectionid", "nav_name", "nav_dynamicsnavurl", "nav_dynamicsnavodataurl",

@@ -3,6 +3,7 @@ package dataversesim
 import (
 	"encoding/base64"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -53,6 +54,19 @@ func (s *Server) importSolution(c *call) *apiError {
 		"AsyncOperationId": op.id, "ImportJobKey": op.importJobKey,
 	})
 	return nil
+}
+
+// progressLocked is an import's percentage done, as importjob.progress reports it: the
+// share of the import duration elapsed, 100 once completed. A held import stays short
+// of 100.
+func (e *Environment) progressLocked(j *importJob) float64 {
+	switch {
+	case !j.completedOn.IsZero():
+		return 100
+	case j.abandoned || e.importDuration <= 0:
+		return 0
+	}
+	return min(99, math.Floor(float64(time.Since(j.createdOn))/float64(e.importDuration)*100))
 }
 
 // importRunningLocked reports whether an import job has not completed: Dataverse runs
@@ -173,7 +187,7 @@ func (c *call) importJobRows() []row {
 			completed = j.completedOn.Format(time.RFC3339)
 		}
 		rows = append(rows, row{"importjobid": j.id, "solutionname": j.solutionName,
-			"createdon": j.createdOn.Format(time.RFC3339), "completedon": completed})
+			"createdon": j.createdOn.Format(time.RFC3339), "completedon": completed, "progress": c.env.progressLocked(j)})
 	}
 	return rows
 }
