@@ -101,11 +101,9 @@ func (f *fakeDataverse) RetrieveVersion(context.Context) (string, error) {
 }
 
 func (f *fakeDataverse) GetSystemUser(context.Context, string) (dataverse.SystemUser, error) {
-	return f.user, f.call("GetSystemUser")
-}
-
-func (f *fakeDataverse) GetUserRoles(context.Context, string) ([]dataverse.Role, error) {
-	return slices.Clone(f.userRoles), f.call("GetUserRoles")
+	u := f.user
+	u.Roles = slices.Clone(f.userRoles)
+	return u, f.call("GetSystemUser")
 }
 
 func (f *fakeDataverse) FindUsersByEmail(_ context.Context, emails []string) ([]dataverse.SystemUser, error) {

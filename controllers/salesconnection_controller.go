@@ -54,6 +54,9 @@ type Reconciler struct {
 	envShare envShare
 	// imports watches running imports, one poller per environment.
 	imports *importWatch
+	// principals and roleIDs spare steady passes the reads of what does not change.
+	principals ttlCache[principalInfo]
+	roleIDs    ttlCache[dataverse.Role]
 }
 
 // Reconcile brings one SalesConnection's environment to its spec and reports status:

@@ -26,6 +26,9 @@ type scope struct {
 	// when the spec names none).
 	integration dataverseAPI
 	admin       dataverseAPI
+	// integrationKey names the integration principal in caches: namespace, environment
+	// and a fingerprint of its credentials.
+	integrationKey string
 
 	whoAmI    dataverse.WhoAmI
 	user      dataverse.SystemUser
@@ -40,8 +43,8 @@ type scope struct {
 type dataverseAPI interface {
 	WhoAmI(ctx context.Context) (dataverse.WhoAmI, error)
 	RetrieveVersion(ctx context.Context) (string, error)
+	// GetSystemUser reads a user with the roles it holds.
 	GetSystemUser(ctx context.Context, id string) (dataverse.SystemUser, error)
-	GetUserRoles(ctx context.Context, userID string) ([]dataverse.Role, error)
 	FindUsersByEmail(ctx context.Context, emails []string) ([]dataverse.SystemUser, error)
 
 	GetSolution(ctx context.Context, uniqueName string) (*dataverse.Solution, error)

@@ -48,6 +48,7 @@ func (r *Reconciler) resolveClients(ctx context.Context, s *scope) (plan, outcom
 			"the integration user's credentials are unusable: %v", err))
 	}
 	s.integration = integration
+	s.integrationKey = s.obj.Namespace + "|" + s.envURL + "|" + creds.Fingerprint()
 	if s.obj.Spec.Administrator == nil {
 		return plan{}, done()
 	}
@@ -66,31 +67,30 @@ func (r *Reconciler) resolveClients(ctx context.Context, s *scope) (plan, outcom
 
 // testConnection is "Test Connection": sign in as the integration user, WhoAmI,
 // RetrieveVersion against sdkVersion, and the integration user's requirements. It only
-// reads.
+// reads. Who the principal is and the server's version are read again only on a first
+// verification, a requested Test Connection, or after an hour: a steady pass reads the
+// user with its roles, which signs in and reaches the server as well.
 func (r *Reconciler) testConnection(ctx context.Context, s *scope) (plan, outcome) {
-	who, err := s.integration.WhoAmI(ctx)
-	if dataverseCode(err) == codeUserDisabled {
-		return plan{}, failed(stalledInDataverse(salesv1alpha1.ReasonUserDisabled,
-			"the integration user is disabled in Dataverse: enable it, or sign in as another user"))
+	info, known := r.principals.get(s.integrationKey)
+	if !known || !s.wasTrue(salesv1alpha1.ConditionConnectionVerified) || s.requestedTestConnection() {
+		var o outcome
+		if info, o = r.identify(ctx, s); !o.isDone() {
+			return plan{}, o
+		}
 	}
-	if err != nil {
-		return plan{}, failed(fromDataverse("testing the connection (WhoAmI)", s.integrationRef(), err))
-	}
+	who := info.who
 	s.whoAmI = who
 	s.obj.Status.OrganizationID = boundedText(who.OrganizationID, maxVersionLength)
-
-	version, err := s.integration.RetrieveVersion(ctx)
-	if err != nil {
-		return plan{}, failed(fromDataverse("reading the server version", s.integrationRef(), err))
-	}
-	s.obj.Status.ServerVersion = boundedText(version, maxVersionLength)
+	s.obj.Status.ServerVersion = boundedText(info.version, maxVersionLength)
 	if err := checkVersion(s.obj.Spec.SDKVersion, s.obj.Status.ServerVersion); err != nil {
 		return plan{}, failed(stalledOnSpec(salesv1alpha1.ReasonVersionIncompatible, "%v", err))
 	}
 
 	user, err := s.integration.GetSystemUser(ctx, who.UserID)
 	if err != nil {
-		return plan{}, failed(fromDataverse("reading the integration user", s.integrationRef(), err))
+		// Whatever was cached is checked again next time.
+		r.principals.forget(s.integrationKey)
+		return plan{}, failed(fromIntegrationUser("reading the integration user", s, err))
 	}
 	s.user = user
 	s.obj.Status.IntegrationUser = &salesv1alpha1.IntegrationUserStatus{
@@ -100,12 +100,8 @@ func (r *Reconciler) testConnection(ctx context.Context, s *scope) (plan, outcom
 		return plan{}, failed(stalledInDataverse(salesv1alpha1.ReasonUserDisabled,
 			"the integration user %s is disabled in Dataverse: enable it, or sign in as another user", userName(user)))
 	}
-	roles, err := s.integration.GetUserRoles(ctx, who.UserID)
-	if err != nil {
-		return plan{}, failed(fromDataverse("reading the integration user's roles", s.integrationRef(), err))
-	}
-	s.userRoles = roles
-	for _, role := range roles {
+	s.userRoles = user.Roles
+	for _, role := range user.Roles {
 		if strings.EqualFold(role.RoleTemplateID, systemAdministratorTemplate) {
 			return plan{}, failed(stalledInDataverse(salesv1alpha1.ReasonUserIsSysAdmin,
 				"the integration user %s holds the System Administrator role, which Business Central does not allow for the integration user: remove the role or use another user", userName(user)))
@@ -118,6 +114,32 @@ func (r *Reconciler) testConnection(ctx context.Context, s *scope) (plan, outcom
 	}
 	return plan{then: conditionTrue(salesv1alpha1.ReasonVerified,
 		fmt.Sprintf("signed in to %s (version %s) as %s", s.envURL, s.obj.Status.ServerVersion, userName(user)))}, done()
+}
+
+// identify asks Dataverse who the integration principal is and the server's version,
+// and remembers both.
+func (r *Reconciler) identify(ctx context.Context, s *scope) (principalInfo, outcome) {
+	who, err := s.integration.WhoAmI(ctx)
+	if err != nil {
+		return principalInfo{}, failed(fromIntegrationUser("testing the connection (WhoAmI)", s, err))
+	}
+	version, err := s.integration.RetrieveVersion(ctx)
+	if err != nil {
+		return principalInfo{}, failed(fromIntegrationUser("reading the server version", s, err))
+	}
+	info := principalInfo{who: who, version: version}
+	r.principals.put(s.integrationKey, info)
+	return info, done()
+}
+
+// fromIntegrationUser is fromDataverse for requests the integration user makes: Dataverse
+// refuses every request of a disabled user with one code.
+func fromIntegrationUser(doing string, s *scope, err error) *failure {
+	if dataverseCode(err) == codeUserDisabled {
+		return stalledInDataverse(salesv1alpha1.ReasonUserDisabled,
+			"the integration user is disabled in Dataverse: enable it, or sign in as another user")
+	}
+	return fromDataverse(doing, s.integrationRef(), err)
 }
 
 // userName is how a person recognizes the user: its email, domain name or full name.

@@ -69,10 +69,14 @@ func (r *Reconciler) observeRoles(ctx context.Context, s *scope) (plan, outcome)
 		managed[strings.ToLower(role.ID)] = role.Managed
 	}
 
-	var missing []dataverse.Role
+	type missingRole struct {
+		ref  roleRef
+		role dataverse.Role
+	}
+	var missing []missingRole
 	var statuses []salesv1alpha1.RoleStatus
 	for _, ref := range requiredRoles(&s.obj.Spec) {
-		role, err := findRole(ctx, reader, ref, s.whoAmI.BusinessUnitID)
+		role, err := r.findRoleCached(ctx, reader, s.envURL, ref, s.whoAmI.BusinessUnitID)
 		if dataverse.IsNotFound(err) {
 			return plan{}, failed(stalledInDataverse(salesv1alpha1.ReasonRoleNotFound,
 				"security role %s does not exist in the integration user's business unit: check spec.securityRoles or import the integration solution", ref.label))
@@ -89,7 +93,7 @@ func (r *Reconciler) observeRoles(ctx context.Context, s *scope) (plan, outcome)
 		id := strings.ToLower(role.ID)
 		statuses = append(statuses, salesv1alpha1.RoleStatus{ID: id, Name: role.Name, Managed: managed[id]})
 		if !held[id] {
-			missing = append(missing, role)
+			missing = append(missing, missingRole{ref: ref, role: role})
 		}
 	}
 	s.obj.Status.AssignedRoles = statuses
@@ -99,20 +103,26 @@ func (r *Reconciler) observeRoles(ctx context.Context, s *scope) (plan, outcome)
 	}
 	if s.admin == nil {
 		names := make([]string, len(missing))
-		for i, role := range missing {
-			names[i] = role.Name
+		for i, m := range missing {
+			names[i] = m.role.Name
 		}
 		return plan{}, failed(stalledInDataverse(salesv1alpha1.ReasonRolesNotAssigned,
 			"the integration user %s lacks %s: assign them in Dataverse, or add spec.administrator so the operator can", userName(s.user), strings.Join(names, ", ")))
 	}
 	p := plan{then: then}
-	for _, role := range missing {
+	for _, m := range missing {
+		role, ref := m.role, m.ref
 		p.changes = append(p.changes, change{
 			what:   fmt.Sprintf("assign security role %s to %s", role.Name, userName(s.user)),
 			action: "AssignRole",
 			repair: "security role " + role.Name + " given back to " + userName(s.user),
 			apply: func(ctx context.Context) outcome {
-				if err := s.admin.AssociateRole(ctx, s.user.ID, role.ID); err != nil && !dataverse.IsDuplicate(err) {
+				err := s.admin.AssociateRole(ctx, s.user.ID, role.ID)
+				if dataverse.IsNotFound(err) {
+					// The role's id, remembered from an earlier pass, is gone: find it again.
+					r.roleIDs.forget(roleKey(s.envURL, ref, s.whoAmI.BusinessUnitID))
+				}
+				if err != nil && !dataverse.IsDuplicate(err) {
 					return failed(fromDataverse("assigning security role "+role.Name, s.adminRef(), err))
 				}
 				markManaged(s.obj.Status.AssignedRoles, role.ID)

@@ -208,3 +208,30 @@ func TestCleanupFollowsTheDeletionPolicy(t *testing.T) {
 		})
 	}
 }
+
+func TestASteadyPassReadsOnlyWhatCanDrift(t *testing.T) {
+	w := newStepWorld(t, packageConfigMap(t, "25.0.1.0"))
+	w.s.integrationKey = "erp|contoso|fingerprint"
+	if res := w.pass(connectPass()...); !res.isDone() {
+		t.Fatalf("first pass: %+v", res)
+	}
+	w.again()
+	w.pass(connectPass()...)
+	if got := strings.Join(w.dv.calls, ","); got != "GetSystemUser,GetSolution,FindNavConnection,GetOrganization" {
+		t.Errorf("a steady pass made %s", got)
+	}
+	// Drift is still seen: a role taken away is given back on that pass.
+	w.again()
+	w.dv.userRoles = w.dv.userRoles[:1]
+	w.pass(connectPass()...)
+	if got := strings.Join(w.dv.writes, ","); got != "AssociateRole" {
+		t.Errorf("a removed role: writes %q", got)
+	}
+	// Test Connection on request asks who the principal is and the version again.
+	w.again()
+	w.s.obj.Annotations = map[string]string{salesv1alpha1.AnnotationRequestedAt: "now"}
+	w.pass(connectPass()...)
+	if !slices.Contains(w.dv.calls, "WhoAmI") || !slices.Contains(w.dv.calls, "RetrieveVersion") {
+		t.Errorf("a requested Test Connection made %v", w.dv.calls)
+	}
+}

@@ -58,23 +58,16 @@ func TestCallShapes(t *testing.T) {
 		{
 			name: "GetSystemUser",
 			answer: map[string]any{"systemuserid": userID, "fullname": "Svc", "domainname": testUser, "internalemailaddress": testUser,
-				"applicationid": nil, "isdisabled": false, "_businessunitid_value": buID},
+				"applicationid": nil, "isdisabled": false, "_businessunitid_value": buID, "systemuserroles_association": []map[string]any{
+					{"roleid": roleID, "name": "Integration User", "_businessunitid_value": buID, "_parentrootroleid_value": rootID, "_roletemplateid_value": nil},
+				}},
 			call: func(c *Client) (any, error) { return c.GetSystemUser(context.Background(), strings.ToUpper(userID)) },
-			want: want{method: "GET", path: "systemusers(" + userID + ")",
-				query: map[string]string{"$select": userSelect}},
-			result: SystemUser{ID: userID, FullName: "Svc", DomainName: testUser, InternalEmailAddress: testUser, BusinessUnitID: buID},
-		},
-		{
-			name: "GetUserRoles",
-			answer: map[string]any{"systemuserid": userID, "systemuserroles_association": []map[string]any{
-				{"roleid": roleID, "name": "Integration User", "_businessunitid_value": buID, "_parentrootroleid_value": rootID, "_roletemplateid_value": nil},
-			}},
-			call: func(c *Client) (any, error) { return c.GetUserRoles(context.Background(), userID) },
 			want: want{method: "GET", path: "systemusers(" + userID + ")", query: map[string]string{
-				"$select": "systemuserid",
+				"$select": userSelect,
 				"$expand": "systemuserroles_association($select=roleid,name,_businessunitid_value,_parentrootroleid_value,_roletemplateid_value)",
 			}},
-			result: []Role{{ID: roleID, Name: "Integration User", BusinessUnitID: buID, ParentRootRoleID: rootID}},
+			result: SystemUser{ID: userID, FullName: "Svc", DomainName: testUser, InternalEmailAddress: testUser, BusinessUnitID: buID,
+				Roles: []Role{{ID: roleID, Name: "Integration User", BusinessUnitID: buID, ParentRootRoleID: rootID}}},
 		},
 		{
 			name:   "FindBusinessUnitRole",

@@ -31,32 +31,6 @@ type roleJSON struct {
 
 func (r roleJSON) role() Role { return Role(r) }
 
-// GetUserRoles lists the roles the user holds directly.
-func (c *Client) GetUserRoles(ctx context.Context, userID string) ([]Role, error) {
-	const op = "GetUserRoles"
-	userID, err := normalizeID(op, "the user id", userID)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.do(ctx, &request{op: op, method: http.MethodGet, path: "systemusers(" + userID + ")",
-		query: query{}.add("$select", "systemuserid").
-			add("$expand", "systemuserroles_association($select="+roleSelect+")")})
-	if err != nil {
-		return nil, err
-	}
-	var u struct {
-		Roles []roleJSON `json:"systemuserroles_association"`
-	}
-	if err := decode(op, resp, &u); err != nil {
-		return nil, err
-	}
-	roles := make([]Role, 0, len(u.Roles))
-	for _, r := range u.Roles {
-		roles = append(roles, r.role())
-	}
-	return roles, nil
-}
-
 // FindBusinessUnitRole returns the copy of the root role rootRoleID in a business unit;
 // a NotFound error when there is none (the solution that adds it is not imported).
 func (c *Client) FindBusinessUnitRole(ctx context.Context, rootRoleID, businessUnitID string) (Role, error) {
@@ -101,7 +75,7 @@ func (c *Client) findRole(ctx context.Context, op, filter string) (Role, error) 
 }
 
 // AssociateRole gives the user a role of the user's own business unit. Giving a role the
-// user holds already fails with a Duplicate error: read GetUserRoles first.
+// user holds already fails with a Duplicate error: read the user's roles (GetSystemUser) first.
 func (c *Client) AssociateRole(ctx context.Context, userID, roleID string) error {
 	const op = "AssociateRole"
 	userID, err := normalizeID(op, "the user id", userID)

@@ -269,12 +269,12 @@ func TestSimEveryCall(t *testing.T) {
 	if err := admin.AssociateRole(ctx, who.UserID, userRole.ID); !dataverse.IsDuplicate(err) {
 		t.Errorf("AssociateRole twice = %v, want Duplicate", err)
 	}
-	roles, err := integ.GetUserRoles(ctx, who.UserID)
+	withRoles, err := integ.GetSystemUser(ctx, who.UserID)
 	if err != nil {
-		t.Fatalf("GetUserRoles: %v", err)
+		t.Fatalf("GetSystemUser: %v", err)
 	}
-	if names := roleNames(roles); names != "Basic User,Integration Administrator,Integration User" {
-		t.Errorf("GetUserRoles = %s", names)
+	if names := roleNames(withRoles.Roles); names != "Basic User,Integration Administrator,Integration User" {
+		t.Errorf("GetSystemUser roles = %s", names)
 	}
 	if err := admin.DisassociateRole(ctx, who.UserID, adminRole.ID); err != nil {
 		t.Fatalf("DisassociateRole: %v", err)
@@ -284,8 +284,8 @@ func TestSimEveryCall(t *testing.T) {
 	}
 	// System Administrator is recognised by its template id.
 	adminUser, _ := f.env.UserByApplicationID(simAdmin)
-	adminRoles, err := admin.GetUserRoles(ctx, adminUser.ID)
-	if err != nil || len(adminRoles) != 1 || adminRoles[0].RoleTemplateID != dataversesim.SystemAdministratorTemplateID {
+	adminWithRoles, err := admin.GetSystemUser(ctx, adminUser.ID)
+	if adminRoles := adminWithRoles.Roles; err != nil || len(adminRoles) != 1 || adminRoles[0].RoleTemplateID != dataversesim.SystemAdministratorTemplateID {
 		t.Errorf("admin roles = %+v, %v", adminRoles, err)
 	}
 

@@ -17,6 +17,8 @@ type SystemUser struct {
 	ApplicationID  string
 	IsDisabled     bool
 	BusinessUnitID string
+	// Roles are the roles the user holds directly, read with the user.
+	Roles []Role
 }
 
 const userSelect = "systemuserid,fullname,domainname,internalemailaddress,applicationid,isdisabled,_businessunitid_value"
@@ -31,9 +33,12 @@ type systemUserJSON struct {
 	BusinessUnitID       string `json:"_businessunitid_value"`
 }
 
-func (u systemUserJSON) user() SystemUser { return SystemUser(u) }
+func (u systemUserJSON) user() SystemUser {
+	return SystemUser{ID: u.ID, FullName: u.FullName, DomainName: u.DomainName, InternalEmailAddress: u.InternalEmailAddress,
+		ApplicationID: u.ApplicationID, IsDisabled: u.IsDisabled, BusinessUnitID: u.BusinessUnitID}
+}
 
-// GetSystemUser reads one user.
+// GetSystemUser reads one user and, in the same request, the roles it holds directly.
 func (c *Client) GetSystemUser(ctx context.Context, id string) (SystemUser, error) {
 	const op = "GetSystemUser"
 	id, err := normalizeID(op, "the user id", id)
@@ -41,15 +46,24 @@ func (c *Client) GetSystemUser(ctx context.Context, id string) (SystemUser, erro
 		return SystemUser{}, err
 	}
 	resp, err := c.do(ctx, &request{op: op, method: http.MethodGet, path: "systemusers(" + id + ")",
-		query: query{}.add("$select", userSelect)})
+		query: query{}.add("$select", userSelect).
+			add("$expand", "systemuserroles_association($select="+roleSelect+")")})
 	if err != nil {
 		return SystemUser{}, err
 	}
-	var u systemUserJSON
+	var u struct {
+		systemUserJSON
+		Roles []roleJSON `json:"systemuserroles_association"`
+	}
 	if err := decode(op, resp, &u); err != nil {
 		return SystemUser{}, err
 	}
-	return u.user(), nil
+	user := u.user()
+	user.Roles = make([]Role, 0, len(u.Roles))
+	for _, r := range u.Roles {
+		user.Roles = append(user.Roles, r.role())
+	}
+	return user, nil
 }
 
 // emailsPerQuery keeps the $filter, and so the URL, well under Dataverse's limits.

@@ -178,8 +178,6 @@ func operationOf(method, path string, q map[string][]string) string {
 			return "DisassociateRole"
 		}
 		return "AssociateRole"
-	case set == "systemusers" && hasKey && len(q["$expand"]) > 0:
-		return "GetUserRoles"
 	case set == "systemusers" && hasKey:
 		return "GetSystemUser"
 	case set == "systemusers":
@@ -222,7 +220,7 @@ func (s *Server) route(c *call, path, op string) *apiError {
 			"@odata.context": c.base + "$metadata#Microsoft.Dynamics.CRM.RetrieveVersionResponse", "Version": c.env.version,
 		})
 		return nil
-	case "GetSystemUser", "GetUserRoles":
+	case "GetSystemUser":
 		return c.getSystemUser(key)
 	case "ListSystemUsers":
 		return c.list("systemuser", userProperties, c.userRows())
