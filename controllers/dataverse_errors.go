@@ -15,6 +15,16 @@ type credentialRef struct {
 	secret string // namespace/name, or "" for workload identity
 }
 
+// privilegeAdvice says how to give the principal a privilege it lacks. The integration
+// user must never be a System Administrator (Business Central refuses it, and so does
+// Test Connection), so it gets the integration solution's roles instead.
+func (c credentialRef) privilegeAdvice() string {
+	if c.who == principalAdmin {
+		return "give it the System Administrator role"
+	}
+	return "give it the Integration User role of the integration solution, or set spec.administrator so the operator assigns it (never System Administrator, which Business Central refuses for the integration user)"
+}
+
 func (c credentialRef) secretDescription() string {
 	if c.secret == "" {
 		return "the operator's federated token and spec clientID"
@@ -63,7 +73,7 @@ func fromDataverse(doing string, who credentialRef, err error) *failure {
 		f.message = "another solution import or uninstall is running in the environment; waiting for it to finish"
 	case dataverse.ReasonPrivilegeDenied:
 		f.reason = salesv1alpha1.ReasonInsufficientPrivilege
-		f.message = fmt.Sprintf("the %s lacks a privilege for %s%s: give it the System Administrator role", who.who, doing, detail)
+		f.message = fmt.Sprintf("the %s lacks a privilege for %s%s: %s", who.who, doing, detail, who.privilegeAdvice())
 	default:
 		f.reason = salesv1alpha1.ReasonDataverseError
 		if f.terminal {

@@ -75,7 +75,7 @@ func TestCallShapes(t *testing.T) {
 			call:   func(c *Client) (any, error) { return c.FindBusinessUnitRole(context.Background(), rootID, buID) },
 			want: want{method: "GET", path: "roles", query: map[string]string{
 				"$select": roleSelect, "$top": "1",
-				"$filter": "_parentrootroleid_value eq " + rootID + " and _businessunitid_value eq " + buID,
+				"$filter": "(roleid eq " + rootID + " or _parentrootroleid_value eq " + rootID + ") and _businessunitid_value eq " + buID,
 			}},
 			result: Role{ID: roleID, Name: "Integration Administrator", BusinessUnitID: buID, ParentRootRoleID: rootID},
 		},

@@ -32,7 +32,11 @@ type roleJSON struct {
 func (r roleJSON) role() Role { return Role(r) }
 
 // FindBusinessUnitRole returns the copy of the root role rootRoleID in a business unit;
-// a NotFound error when there is none (the solution that adds it is not imported).
+// a NotFound error when there is none (the solution that adds it is not imported). The
+// root business unit's copy is the root role itself, whose own root reference may name
+// itself or be empty, so it is found by its id as well (Business Central's CRMRole
+// lookup by ParentRoleId and BusinessUnitId, CRMIntegrationManagement; the shape of the
+// root copy is not documented [I]).
 func (c *Client) FindBusinessUnitRole(ctx context.Context, rootRoleID, businessUnitID string) (Role, error) {
 	const op = "FindBusinessUnitRole"
 	root, err := normalizeID(op, "the root role id", rootRoleID)
@@ -43,7 +47,7 @@ func (c *Client) FindBusinessUnitRole(ctx context.Context, rootRoleID, businessU
 	if err != nil {
 		return Role{}, err
 	}
-	return c.findRole(ctx, op, "_parentrootroleid_value eq "+root+" and _businessunitid_value eq "+bu)
+	return c.findRole(ctx, op, "(roleid eq "+root+" or _parentrootroleid_value eq "+root+") and _businessunitid_value eq "+bu)
 }
 
 // FindRoleByName returns the role called name in a business unit; NotFound when none.

@@ -755,3 +755,30 @@ func TestSimImportMissingDependency(t *testing.T) {
 		t.Errorf("import with the dependency = %+v", op)
 	}
 }
+
+// TestRootRoleFoundWhateverItsRootReference: the root business unit's copy of a role is
+// the root role itself; a server may leave its root reference empty or name itself.
+func TestRootRoleFoundWhateverItsRootReference(t *testing.T) {
+	for _, shape := range []string{"self", "empty"} {
+		t.Run(shape, func(t *testing.T) {
+			f := newSim(t, func(cfg *dataversesim.Config) { cfg.Environments[0].RootRoleParentRef = shape })
+			ctx := context.Background()
+			admin := f.client(t, f.adminCreds())
+			who, err := f.client(t, f.integrationCreds()).WhoAmI(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			importAndWait(t, ctx, admin, integrationPackage(t, "25.0.1.0"))
+			carol, err := admin.FindUsersByEmail(ctx, []string{"carol@contoso.com"})
+			if err != nil || len(carol) != 1 {
+				t.Fatalf("FindUsersByEmail = %+v, %v", carol, err)
+			}
+			for _, bu := range []string{who.BusinessUnitID, carol[0].BusinessUnitID} {
+				role, err := admin.FindBusinessUnitRole(ctx, dataversesim.IntegrationUserID, bu)
+				if err != nil || role.BusinessUnitID != bu || role.Name != "Integration User" {
+					t.Errorf("business unit %s: FindBusinessUnitRole = %+v, %v", bu, role, err)
+				}
+			}
+		})
+	}
+}

@@ -101,6 +101,11 @@ type EnvironmentConfig struct {
 	ImportDuration Duration `json:"importDuration,omitempty"`
 	// Latency is added to every Web API request.
 	Latency Duration `json:"latency,omitempty"`
+	// RootRoleParentRef is what a root business unit's role has in
+	// _parentrootroleid_value: "self" (its own id, the default) or "empty". Copies in
+	// other business units always name the root role. Which one a real server answers is
+	// not documented, so the operator must find the role either way.
+	RootRoleParentRef string `json:"rootRoleParentRef,omitempty"`
 	// Faults are the other fault knobs, set at start.
 	Faults FaultConfig `json:"faults,omitempty"`
 }

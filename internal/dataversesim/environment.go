@@ -93,6 +93,8 @@ type Environment struct {
 	// releaseBefore: the operation whose next request first lets held imports complete.
 	releaseBefore string
 	faults        *faults
+	// rootRoleRefEmpty: root business unit roles leave _parentrootroleid_value empty.
+	rootRoleRefEmpty bool
 }
 
 func newEnvironment(cfg EnvironmentConfig) (*Environment, error) {
@@ -104,6 +106,13 @@ func newEnvironment(cfg EnvironmentConfig) (*Environment, error) {
 		businessUnits: map[string]string{}, roles: map[string]*Role{}, users: map[string]*User{},
 		solutions: map[string]*Solution{}, asyncOps: map[string]*asyncOperation{}, importJobs: map[string]*importJob{}, navConnections: map[string]*NavConnection{},
 		sopEnabled: cfg.SOPIntegration, importDuration: cfg.ImportDuration.Duration, faults: newFaults(),
+	}
+	switch cfg.RootRoleParentRef {
+	case "", "self":
+	case "empty":
+		e.rootRoleRefEmpty = true
+	default:
+		return nil, fmt.Errorf("rootRoleParentRef %q: want self or empty", cfg.RootRoleParentRef)
 	}
 	if err := cfg.Faults.validate(); err != nil {
 		return nil, err
@@ -166,7 +175,11 @@ func (e *Environment) addRootRole(rootID, name, template string) {
 		if bu != e.rootBU {
 			id = newID()
 		}
-		e.roles[id] = &Role{ID: id, Name: name, BusinessUnitID: bu, ParentRootRoleID: rootID, RoleTemplateID: template}
+		parent := rootID
+		if bu == e.rootBU && e.rootRoleRefEmpty {
+			parent = ""
+		}
+		e.roles[id] = &Role{ID: id, Name: name, BusinessUnitID: bu, ParentRootRoleID: parent, RoleTemplateID: template}
 	}
 }
 
