@@ -23,6 +23,7 @@ func (r *Reconciler) writeStatus(ctx context.Context, s *scope, res passResult) 
 		// Transitions of a pass whose status write failed are left to the pass that
 		// retries it.
 		r.emitTransitions(s, res)
+		recordReady(s.obj)
 	}
 	return err
 }

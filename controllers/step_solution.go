@@ -244,6 +244,7 @@ func (r *Reconciler) finishImport(ctx context.Context, s *scope, rec *importReco
 	}
 	version, _ := solution.ParseVersion(rec.Version)
 	if result != importFailed && upToDate(installed, version) {
+		recordImportEnd(rec.StartedAt.Time, true)
 		return r.solutionInstalled(ctx, s, installed)
 	}
 	var again string
@@ -270,6 +271,7 @@ func (r *Reconciler) finishImport(ctx context.Context, s *scope, rec *importReco
 		}
 		message = fmt.Sprintf("Dataverse reported success, but %s is installed", have)
 	}
+	recordImportEnd(rec.StartedAt.Time, false)
 	rec.Failed = true
 	rec.Reason = string(salesv1alpha1.ReasonImportFailed)
 	if strings.Contains(strings.ToLower(message), "dependenc") {
