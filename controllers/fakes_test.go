@@ -180,11 +180,11 @@ func (f *fakeDataverse) DisassociateRole(_ context.Context, _, roleID string) er
 	return nil
 }
 
-func (f *fakeDataverse) FindNavConnection(_ context.Context, name string) (*dataverse.NavConnection, error) {
+func (f *fakeDataverse) FindNavConnection(_ context.Context, url string) (*dataverse.NavConnection, error) {
 	if err := f.call("FindNavConnection"); err != nil {
 		return nil, err
 	}
-	if i := slices.IndexFunc(f.links, func(n dataverse.NavConnection) bool { return n.Name == name }); i >= 0 {
+	if i := slices.IndexFunc(f.links, func(n dataverse.NavConnection) bool { return strings.EqualFold(n.URL, url) }); i >= 0 {
 		link := f.links[i]
 		return &link, nil
 	}
@@ -280,6 +280,28 @@ func (m *memKube) Get(_ context.Context, key client.ObjectKey, obj client.Object
 		out.ObjectMeta = *stored.(metav1.ObjectMetaAccessor).GetObjectMeta().(*metav1.ObjectMeta).DeepCopy()
 	default:
 		return fmt.Errorf("memKube cannot get a %T", obj)
+	}
+	return nil
+}
+
+// List lists the SalesConnections stored, by the link index when asked: the index
+// functions are the operator's own.
+func (m *memKube) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	out, ok := list.(*salesv1alpha1.SalesConnectionList)
+	if !ok {
+		return fmt.Errorf("memKube cannot list %T", list)
+	}
+	lo := &client.ListOptions{}
+	lo.ApplyOptions(opts)
+	want, byLink := "", false
+	if lo.FieldSelector != nil {
+		want, byLink = lo.FieldSelector.RequiresExactMatch(indexLinkKey)
+	}
+	for _, o := range m.objects {
+		sc, ok := o.(*salesv1alpha1.SalesConnection)
+		if ok && (!byLink || slices.Contains(linkKeyOf(sc), want)) {
+			out.Items = append(out.Items, *sc.DeepCopy())
+		}
 	}
 	return nil
 }

@@ -56,6 +56,11 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	}); err != nil {
 		return err
 	}
+	if err := indexer.IndexField(ctx, &salesv1alpha1.SalesConnection{}, indexLinkKey, func(o client.Object) []string {
+		return linkKeyOf(o.(*salesv1alpha1.SalesConnection))
+	}); err != nil {
+		return err
+	}
 	if r.ImportPollMin <= 0 {
 		r.ImportPollMin = DefaultImportPollMin
 	}
@@ -103,6 +108,9 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}, r.profileWrites.notOwnWrite())).
 		// The import watch requeues the connections waiting for an import that ended.
 		WatchesRawSource(source.Channel(r.imports.events, &handler.EnqueueRequestForObject{})).
+		// A link given up (deleted, disabled, moved) passes to the next SalesConnection
+		// that asks for it.
+		Watches(&salesv1alpha1.SalesConnection{}, r.linkReleased()).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](opts.BackoffBase, opts.BackoffMax),
@@ -162,6 +170,39 @@ func referencedConfigMaps(sc *salesv1alpha1.SalesConnection) []string {
 		names = append(names, p.Name)
 	}
 	return names
+}
+
+// linkReleased queues the other SalesConnections that ask for a link one of them used,
+// when that one is deleted, disabled or changed: the next in line takes the link over.
+func (r *Reconciler) linkReleased() handler.EventHandler {
+	enqueue := func(ctx context.Context, sc client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		obj, ok := sc.(*salesv1alpha1.SalesConnection)
+		if !ok {
+			return
+		}
+		for _, key := range linkKeyOf(obj) {
+			list := &salesv1alpha1.SalesConnectionList{}
+			if err := r.List(ctx, list, client.MatchingFields{indexLinkKey: key}); err != nil {
+				ctrl.LoggerFrom(ctx).Error(err, "listing SalesConnections of one link")
+				return
+			}
+			for i := range list.Items {
+				if list.Items[i].UID != obj.UID {
+					q.Add(reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+				}
+			}
+		}
+	}
+	return handler.Funcs{
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() || !e.ObjectNew.GetDeletionTimestamp().IsZero() {
+				enqueue(ctx, e.ObjectOld, q)
+			}
+		},
+		DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, e.Object, q)
+		},
+	}
 }
 
 // annotationChanged passes updates that change one annotation.

@@ -143,19 +143,6 @@ func TestCheckVersion(t *testing.T) {
 	}
 }
 
-func TestWithCompany(t *testing.T) {
-	cases := map[string]string{
-		"https://bc.example.com/t/Production":             "https://bc.example.com/t/Production?company=CRONUS+USA%2C+Inc.",
-		"https://bc.example.com/t/Production?tenant=x":    "https://bc.example.com/t/Production?tenant=x&company=CRONUS+USA%2C+Inc.",
-		"https://bc.example.com/t/Production?company=Own": "https://bc.example.com/t/Production?company=Own",
-	}
-	for in, want := range cases {
-		if got := withCompany(in, "CRONUS USA, Inc."); got != want {
-			t.Errorf("withCompany(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestReferencedObjectsCoverEverySecretAndConfigMap(t *testing.T) {
 	sc := &salesv1alpha1.SalesConnection{Spec: salesv1alpha1.SalesConnectionSpec{
 		Authentication: salesv1alpha1.Authentication{SecretRef: &salesv1alpha1.LocalObjectReference{Name: "integration"}},

@@ -3,10 +3,10 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"strings"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
 	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
@@ -30,11 +30,26 @@ func (r *Reconciler) observeLink(ctx context.Context, s *scope) (plan, outcome) 
 			},
 		}}}, done()
 	}
+	others, err := r.otherLinkUsers(ctx, s.obj)
+	if err != nil {
+		return plan{}, failed(err)
+	}
+	if owner := linkOwner(s.obj, others); owner != client.ObjectKeyFromObject(s.obj) {
+		return plan{}, failed(stalledOnSpec(salesv1alpha1.ReasonLinkConflict,
+			"SalesConnection %s already links company %s of this environment to Business Central; one environment and company have one link row: remove spec.businessCentral from one of them, or delete it",
+			owner, bc.Company))
+	}
 	want, err := r.desiredLink(ctx, s)
 	if err != nil {
 		return plan{}, failed(err)
 	}
-	have, err := s.admin.FindNavConnection(ctx, bc.Company)
+	if n := utf8.RuneCountInString(want.URL); n > maxLinkURLLength {
+		return plan{}, failed(stalledOnSpec(salesv1alpha1.ReasonInvalidURL,
+			"the Business Central link URL (spec.businessCentral.webClientURL with ?company= and the encoded company) has %d characters, and Dataverse's nav_dynamicsnavurl holds %d: shorten webClientURL", n, maxLinkURLLength))
+	}
+	// Found by its URL, as Business Central finds it: a row Business Central wrote is
+	// adopted, never doubled.
+	have, err := s.admin.FindNavConnection(ctx, want.URL)
 	if err != nil {
 		return plan{}, failed(fromDataverse("reading the Business Central link", s.adminRef(), err))
 	}
@@ -72,7 +87,7 @@ func (r *Reconciler) observeLink(ctx context.Context, s *scope) (plan, outcome) 
 // desiredLink is the nav_connection row the spec asks for.
 func (r *Reconciler) desiredLink(ctx context.Context, s *scope) (dataverse.NavConnection, error) {
 	bc := s.obj.Spec.BusinessCentral
-	want := dataverse.NavConnection{Name: bc.Company, URL: withCompany(bc.WebClientURL, bc.Company)}
+	want := dataverse.NavConnection{Name: linkName(bc.Company), URL: linkURL(bc.WebClientURL, bc.Company)}
 	ia := bc.ItemAvailability
 	if ia == nil || !ia.Enabled {
 		return want, nil
@@ -92,25 +107,6 @@ func sameLink(a, b dataverse.NavConnection) bool {
 		a.ODataUsername == b.ODataUsername && a.ODataAccessKey == b.ODataAccessKey
 }
 
-// withCompany appends ?company=<encoded> to the web client URL unless it names one.
-func withCompany(webClientURL, company string) string {
-	u, err := url.Parse(webClientURL)
-	if err != nil {
-		return webClientURL
-	}
-	q := u.Query()
-	for k := range q {
-		if strings.EqualFold(k, "company") {
-			return webClientURL
-		}
-	}
-	sep := "?"
-	if u.RawQuery != "" {
-		sep = "&"
-	}
-	return webClientURL + sep + "company=" + url.QueryEscape(company)
-}
-
 // observeDisconnect is what clearing "Enabled" does: remove this company's link, leave
 // the solution, roles and organization settings alone.
 func (r *Reconciler) observeDisconnect(ctx context.Context, s *scope) (plan, outcome) {
@@ -126,14 +122,18 @@ func (r *Reconciler) observeUnlink(ctx context.Context, s *scope) (plan, outcome
 // removing it is announced with a Disconnected event saying note.
 func (r *Reconciler) planUnlink(ctx context.Context, s *scope, note string) (plan, outcome) {
 	bc := s.obj.Spec.BusinessCentral
-	if bc == nil || bc.Company == "" {
+	if bc == nil || bc.WebClientURL == "" {
 		return plan{then: conditionAbsent()}, done()
+	}
+	// A row another SalesConnection uses is left to it.
+	if others, err := r.otherLinkUsers(ctx, s.obj); err != nil || len(others) > 0 {
+		return plan{then: conditionAbsent()}, outcomeOf(err)
 	}
 	c, principal := s.admin, s.adminRef()
 	if c == nil {
 		c, principal = s.integration, s.integrationRef()
 	}
-	have, err := c.FindNavConnection(ctx, bc.Company)
+	have, err := c.FindNavConnection(ctx, linkURL(bc.WebClientURL, bc.Company))
 	if dataverse.IsNotFound(err) { // the entity does not exist: the solution is not installed
 		return plan{then: conditionAbsent()}, done()
 	}

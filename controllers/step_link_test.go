@@ -12,7 +12,7 @@ import (
 )
 
 func TestLinkStepDecisions(t *testing.T) {
-	const bcURL = "https://businesscentral.dynamics.com/tenant/Production?company=CRONUS+USA%2C+Inc."
+	const bcURL = "https://businesscentral.dynamics.com/tenant/Production?company=CRONUS%20USA,%20Inc."
 	accessKey := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "erp", Name: "odata"}, Data: map[string][]byte{"accessKey": []byte("k3y-value")}}
 	withItems := func(w *stepWorld) {
 		w.s.obj.Spec.BusinessCentral.ItemAvailability = &salesv1alpha1.ItemAvailability{Enabled: true,
@@ -31,8 +31,17 @@ func TestLinkStepDecisions(t *testing.T) {
 			w.dv.links = []dataverse.NavConnection{{ID: "r", Name: "CRONUS USA, Inc.", URL: bcURL}}
 		}, wantCondition: salesv1alpha1.ReasonLinked},
 		{name: "a row changed by hand: corrected", setup: func(w *stepWorld) {
-			w.dv.links = []dataverse.NavConnection{{ID: "r", Name: "CRONUS USA, Inc.", URL: "https://elsewhere"}}
+			w.dv.links = []dataverse.NavConnection{{ID: "r", Name: "Renamed", URL: bcURL, ODataUsername: "someone"}}
 		}, wantCondition: salesv1alpha1.ReasonLinked, wantWrites: "UpdateNavConnection"},
+		{name: "a row Business Central wrote is adopted, whatever the case of its hex digits", setup: func(w *stepWorld) {
+			w.dv.links = []dataverse.NavConnection{{ID: "r", Name: "CRONUS USA, Inc.", URL: strings.ToUpper(bcURL)}}
+		}, wantCondition: salesv1alpha1.ReasonLinked, wantWrites: "UpdateNavConnection"},
+		{name: "a row of another company is not this one's", setup: func(w *stepWorld) {
+			w.dv.links = []dataverse.NavConnection{{ID: "r", Name: "Other", URL: "https://businesscentral.dynamics.com/tenant/Production?company=Other"}}
+		}, wantCondition: salesv1alpha1.ReasonLinked, wantWrites: "CreateNavConnection"},
+		{name: "a URL longer than the column", setup: func(w *stepWorld) {
+			w.s.obj.Spec.BusinessCentral.WebClientURL = "https://bc.example/" + strings.Repeat("x", 240)
+		}, wantEnd: salesv1alpha1.ReasonInvalidURL, wantCondition: salesv1alpha1.ReasonInvalidURL},
 		{name: "no businessCentral in the spec", setup: func(w *stepWorld) { w.s.obj.Spec.BusinessCentral = nil }},
 		{name: "item availability fills the OData fields", objs: []*corev1.Secret{accessKey}, setup: withItems,
 			wantCondition: salesv1alpha1.ReasonLinked, wantWrites: "CreateNavConnection"},

@@ -154,7 +154,7 @@ func TestDriftIsPutBackAndReportedOncePerKind(t *testing.T) {
 
 func TestDisablingRemovesOnlyTheLink(t *testing.T) {
 	w := newStepWorld(t)
-	w.dv.links = []dataverse.NavConnection{{ID: "r", Name: "CRONUS USA, Inc."}}
+	w.dv.links = []dataverse.NavConnection{{ID: "r", Name: "CRONUS USA, Inc.", URL: linkURL(w.s.obj.Spec.BusinessCentral.WebClientURL, "CRONUS USA, Inc.")}}
 	w.dv.org.SOPIntegrationEnabled = true
 	w.s.obj.Spec.Enabled = new(false)
 	res := w.pass(disconnectSteps...)
@@ -189,7 +189,7 @@ func TestCleanupFollowsTheDeletionPolicy(t *testing.T) {
 			w.s.obj.Spec.DeletionPolicy = tc.policy
 			now := metav1.Now()
 			w.s.obj.DeletionTimestamp = &now
-			w.dv.links = []dataverse.NavConnection{{ID: "r", Name: "CRONUS USA, Inc."}}
+			w.dv.links = []dataverse.NavConnection{{ID: "r", Name: "CRONUS USA, Inc.", URL: linkURL(w.s.obj.Spec.BusinessCentral.WebClientURL, "CRONUS USA, Inc.")}}
 			w.dv.org.SOPIntegrationEnabled = true
 			w.dv.submittedOrders = tc.submitted
 			w.dv.userRoles = w.dv.roles

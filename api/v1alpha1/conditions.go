@@ -98,6 +98,9 @@ const (
 const (
 	ReasonLinked              Reason = "Linked"
 	ReasonSolutionNotImported Reason = "SolutionNotImported"
+	// ReasonLinkConflict: another SalesConnection, named in the message, links the same
+	// environment and company; one row serves one of them.
+	ReasonLinkConflict Reason = "LinkConflict"
 )
 
 // Reasons of SalesOrderIntegrationConfigured.

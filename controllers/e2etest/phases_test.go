@@ -172,3 +172,32 @@ func TestObserveModeDeletionTouchesNothing(t *testing.T) {
 		t.Error("deleting in Observe mode changed Dataverse")
 	}
 }
+
+// TestTheLinkRowIsBusinessCentrals: the row Business Central wrote for the company is
+// adopted, never doubled, and a second SalesConnection for the same environment and
+// company is refused until the first gives the link up.
+func TestTheLinkRowIsBusinessCentrals(t *testing.T) {
+	f := newFixture(t, withIntegrationSolution)
+	f.standardSecrets()
+	bcRow := webClientURL + "?company=CRONUS%20USA,%20Inc."
+	f.sim.env.AddNavConnection(company, bcRow)
+	f.create("first", f.fullSpec())
+	waitReady(t, f.ns, "first")
+	if links := f.sim.env.NavConnections(); len(links) != 1 || links[0].URL != bcRow {
+		t.Fatalf("nav_connections = %+v; want Business Central's row, adopted", links)
+	}
+
+	second := f.fullSpec()
+	second.WriteConnectionProfileTo = &salesv1alpha1.LocalObjectReference{Name: "profile-2"}
+	f.create("second", second)
+	sc := stalledWith(t, f.ns, "second", salesv1alpha1.ReasonLinkConflict)
+	if msg := condition(sc, salesv1alpha1.ConditionBusinessCentralLinked).Message; !strings.Contains(msg, f.ns+"/first") {
+		t.Errorf("message %q must name the first", msg)
+	}
+	// The first gives the link up: the second takes the row over, and it stays one.
+	f.update("first", func(spec *salesv1alpha1.SalesConnectionSpec) { spec.BusinessCentral = nil })
+	waitReady(t, f.ns, "second")
+	if links := f.sim.env.NavConnections(); len(links) != 1 || links[0].URL != bcRow {
+		t.Errorf("nav_connections = %+v; want the one row", links)
+	}
+}

@@ -64,7 +64,7 @@ func TestConnectsEndToEnd(t *testing.T) {
 		t.Errorf("integration user roles = %s", roles)
 	}
 	links := f.sim.env.NavConnections()
-	if len(links) != 1 || links[0].Name != company || links[0].URL != webClientURL+"?company=CRONUS+USA%2C+Inc." {
+	if len(links) != 1 || links[0].Name != company || links[0].URL != webClientURL+"?company=CRONUS%20USA,%20Inc." {
 		t.Errorf("nav_connections = %+v", links)
 	}
 	if !f.sim.env.SOPIntegration() {

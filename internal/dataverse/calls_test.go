@@ -134,7 +134,7 @@ func TestCallShapes(t *testing.T) {
 				return c.ImportSolutionAsync(context.Background(), []byte("PK\x03\x04zip"))
 			},
 			want: want{method: "POST", path: "ImportSolutionAsync",
-				body: `{"CustomizationFile":"` + base64.StdEncoding.EncodeToString([]byte("PK\x03\x04zip")) + `","OverwriteUnmanagedCustomizations":false,"PublishWorkflows":true}`},
+				body: `{"CustomizationFile":"` + base64.StdEncoding.EncodeToString([]byte("PK\x03\x04zip")) + `","OverwriteUnmanagedCustomizations":false,"PublishWorkflows":true,"ComponentParameters":[]}`},
 			result: ImportHandle{AsyncOperationID: opID, ImportJobKey: jobKey},
 		},
 		{
@@ -190,10 +190,10 @@ func TestCallShapes(t *testing.T) {
 			name: "FindNavConnection",
 			answer: map[string]any{"value": []map[string]any{{"nav_connectionid": navID, "nav_name": "CRONUS USA, Inc.",
 				"nav_dynamicsnavurl": "https://bc/?company=CRONUS", "nav_dynamicsnavodataurl": nil}}},
-			call: func(c *Client) (any, error) { return c.FindNavConnection(context.Background(), "CRONUS USA, Inc.") },
+			call: func(c *Client) (any, error) { return c.FindNavConnection(context.Background(), "https://bc/?company=CRONUS") },
 			want: want{method: "GET", path: "nav_connections", query: map[string]string{
 				"$select": "nav_connectionid,nav_name,nav_dynamicsnavurl,nav_dynamicsnavodataurl,nav_dynamicsnavodatausername,nav_dynamicsnavodataaccesskey",
-				"$filter": "nav_name eq 'CRONUS USA, Inc.'",
+				"$filter": "nav_dynamicsnavurl eq 'https://bc/?company=CRONUS'", "$top": "1",
 			}},
 			result: &NavConnection{ID: navID, Name: "CRONUS USA, Inc.", URL: "https://bc/?company=CRONUS"},
 		},

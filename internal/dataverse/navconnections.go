@@ -38,12 +38,14 @@ type navConnectionJSON struct {
 	ODataAccessKey string `json:"nav_dynamicsnavodataaccesskey"`
 }
 
-// FindNavConnection returns the row for the company name, or nil, nil when none.
-func (c *Client) FindNavConnection(ctx context.Context, name string) (*NavConnection, error) {
+// FindNavConnection returns the row whose nav_dynamicsnavurl is url, or nil, nil when
+// none: Business Central finds its row by that URL, which names the company
+// (CRMIntegrationManagement.SetCRMNAVConnectionUrl).
+func (c *Client) FindNavConnection(ctx context.Context, url string) (*NavConnection, error) {
 	const op = "FindNavConnection"
 	resp, err := c.do(ctx, &request{op: op, method: http.MethodGet, path: navEntitySet,
 		query: query{}.add("$select", "nav_connectionid,nav_name,nav_dynamicsnavurl,nav_dynamicsnavodataurl,nav_dynamicsnavodatausername,nav_dynamicsnavodataaccesskey").
-			add("$filter", "nav_name eq "+stringLiteral(name))})
+			add("$filter", "nav_dynamicsnavurl eq "+stringLiteral(url)).add("$top", "1")})
 	if err != nil {
 		return nil, err
 	}

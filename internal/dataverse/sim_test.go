@@ -307,16 +307,17 @@ func TestSimEveryCall(t *testing.T) {
 
 	// The Business Central link.
 	const company = "CRONUS USA, Inc."
-	if n, err := admin.FindNavConnection(ctx, company); n != nil || err != nil {
+	const linkURL = "https://businesscentral.dynamics.com/t/Production?company=CRONUS%20USA,%20Inc."
+	if n, err := admin.FindNavConnection(ctx, linkURL); n != nil || err != nil {
 		t.Errorf("FindNavConnection before create = %v, %v", n, err)
 	}
-	link := dataverse.NavConnection{Name: company, URL: "https://businesscentral.dynamics.com/t/Production?company=CRONUS%20USA%2C%20Inc.",
+	link := dataverse.NavConnection{Name: company, URL: linkURL,
 		ODataURL: "https://api.businesscentral.dynamics.com/v2.0/t/Production/ODataV4/", ODataUsername: "CRM-ITEMS", ODataAccessKey: "key-123"}
 	id, err := admin.CreateNavConnection(ctx, link)
 	if err != nil || id == "" {
 		t.Fatalf("CreateNavConnection = %q, %v", id, err)
 	}
-	got, err := admin.FindNavConnection(ctx, company)
+	got, err := admin.FindNavConnection(ctx, linkURL)
 	link.ID = id
 	if err != nil || got == nil || *got != link {
 		t.Fatalf("FindNavConnection = %+v, %v; want %+v", got, err, link)

@@ -63,11 +63,16 @@ func (c *Client) ImportSolutionAsync(ctx context.Context, pkg []byte) (ImportHan
 	if len(pkg) == 0 {
 		return ImportHandle{}, newError(op, ReasonInvalidArgument, 0, "", "the solution package is empty", nil)
 	}
+	// OverwriteUnmanagedCustomizations, PublishWorkflows and ComponentParameters are the
+	// action's non-nullable parameters (Web API reference, ImportSolutionAsync Action);
+	// the values are those of Microsoft's sample (Power Platform ALM, "Staging,
+	// deployment, and async solution import").
 	body := struct {
 		CustomizationFile                []byte // base64 in JSON, as Edm.Binary wants
 		OverwriteUnmanagedCustomizations bool
 		PublishWorkflows                 bool
-	}{CustomizationFile: pkg, OverwriteUnmanagedCustomizations: false, PublishWorkflows: true}
+		ComponentParameters              []any
+	}{CustomizationFile: pkg, OverwriteUnmanagedCustomizations: false, PublishWorkflows: true, ComponentParameters: []any{}}
 	resp, err := c.do(ctx, &request{op: op, method: http.MethodPost, path: "ImportSolutionAsync", body: body, retry: retryNever})
 	if err != nil {
 		return ImportHandle{}, err

@@ -17,11 +17,37 @@ type SystemUser struct {
 	ApplicationID  string
 	IsDisabled     bool
 	BusinessUnitID string
+	// What Business Central prepares on its integration user and checks of it
+	// (CDSIntegrationImpl.SetUserAsIntegrationUser, SetAccessModeToNonInteractive and
+	// CheckIntegrationUserPrerequisites; systemuser columns isintegrationuser,
+	// invitestatuscode, accessmode, islicensed).
+	IsIntegrationUser bool
+	InviteStatusCode  int
+	AccessMode        int
+	IsLicensed        bool
 	// Roles are the roles the user holds directly, read with the user.
 	Roles []Role
 }
 
-const userSelect = "systemuserid,fullname,domainname,internalemailaddress,applicationid,isdisabled,_businessunitid_value"
+// Values of systemuser.invitestatuscode and systemuser.accessmode (Microsoft's systemuser
+// table reference; Business Central's proxy table 5340 "CRM Systemuser" has the same
+// option ordinals).
+const (
+	InviteStatusInvitationAccepted = 4
+	AccessModeReadWrite            = 0
+	AccessModeNonInteractive       = 4
+)
+
+// UserPreparation is what Business Central sets on its integration user with the
+// administrator's connection; nil fields are left as they are.
+type UserPreparation struct {
+	IsIntegrationUser *bool
+	InviteStatusCode  *int
+	AccessMode        *int
+}
+
+const userSelect = "systemuserid,fullname,domainname,internalemailaddress,applicationid,isdisabled,_businessunitid_value," +
+	"isintegrationuser,invitestatuscode,accessmode,islicensed"
 
 type systemUserJSON struct {
 	ID                   string `json:"systemuserid"`
@@ -31,11 +57,46 @@ type systemUserJSON struct {
 	ApplicationID        string `json:"applicationid"`
 	IsDisabled           bool   `json:"isdisabled"`
 	BusinessUnitID       string `json:"_businessunitid_value"`
+	IsIntegrationUser    bool   `json:"isintegrationuser"`
+	InviteStatusCode     *int   `json:"invitestatuscode"`
+	AccessMode           *int   `json:"accessmode"`
+	IsLicensed           bool   `json:"islicensed"`
 }
 
 func (u systemUserJSON) user() SystemUser {
-	return SystemUser{ID: u.ID, FullName: u.FullName, DomainName: u.DomainName, InternalEmailAddress: u.InternalEmailAddress,
-		ApplicationID: u.ApplicationID, IsDisabled: u.IsDisabled, BusinessUnitID: u.BusinessUnitID}
+	out := SystemUser{ID: u.ID, FullName: u.FullName, DomainName: u.DomainName, InternalEmailAddress: u.InternalEmailAddress,
+		ApplicationID: u.ApplicationID, IsDisabled: u.IsDisabled, BusinessUnitID: u.BusinessUnitID,
+		IsIntegrationUser: u.IsIntegrationUser, IsLicensed: u.IsLicensed}
+	if u.InviteStatusCode != nil {
+		out.InviteStatusCode = *u.InviteStatusCode
+	}
+	if u.AccessMode != nil {
+		out.AccessMode = *u.AccessMode
+	}
+	return out
+}
+
+// PrepareUser sets what Business Central sets on its integration user; only a System
+// Administrator may (PrivilegeDenied otherwise).
+func (c *Client) PrepareUser(ctx context.Context, id string, p UserPreparation) error {
+	const op = "PrepareUser"
+	id, err := normalizeID(op, "the user id", id)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{}
+	if p.IsIntegrationUser != nil {
+		body["isintegrationuser"] = *p.IsIntegrationUser
+	}
+	if p.InviteStatusCode != nil {
+		body["invitestatuscode"] = *p.InviteStatusCode
+	}
+	if p.AccessMode != nil {
+		body["accessmode"] = *p.AccessMode
+	}
+	_, err = c.do(ctx, &request{op: op, method: http.MethodPatch, path: "systemusers(" + id + ")", body: body,
+		retry: retryWrite, header: map[string]string{"If-Match": "*"}})
+	return err
 }
 
 // GetSystemUser reads one user and, in the same request, the roles it holds directly.
@@ -72,7 +133,17 @@ const emailsPerQuery = 50
 // FindUsersByEmail returns the enabled users whose primary email is one of emails
 // (compared case-insensitively by Dataverse), with one query per 50 addresses.
 func (c *Client) FindUsersByEmail(ctx context.Context, emails []string) ([]SystemUser, error) {
-	const op = "FindUsersByEmail"
+	return c.findUsers(ctx, "FindUsersByEmail", "internalemailaddress", emails)
+}
+
+// FindUsersByDomainName returns the enabled users whose domain name (DOMAIN\user) is one
+// of names: how Business Central maps its users for AD and IFD sign-in
+// (CRMConnectionSetup.TryGetSystemUserId).
+func (c *Client) FindUsersByDomainName(ctx context.Context, names []string) ([]SystemUser, error) {
+	return c.findUsers(ctx, "FindUsersByDomainName", "domainname", names)
+}
+
+func (c *Client) findUsers(ctx context.Context, op, column string, emails []string) ([]SystemUser, error) {
 	seen := map[string]bool{}
 	var unique []string
 	for _, e := range emails {
@@ -87,7 +158,7 @@ func (c *Client) FindUsersByEmail(ctx context.Context, emails []string) ([]Syste
 		batch := unique[start:min(start+emailsPerQuery, len(unique))]
 		terms := make([]string, len(batch))
 		for i, e := range batch {
-			terms[i] = "internalemailaddress eq " + stringLiteral(e)
+			terms[i] = column + " eq " + stringLiteral(e)
 		}
 		q := query{}.add("$select", userSelect).
 			add("$filter", "isdisabled eq false and ("+strings.Join(terms, " or ")+")")

@@ -167,6 +167,13 @@ type SystemUserConfig struct {
 	// Roles are role names, given in the user's business unit ("System Administrator",
 	// "Basic User", or a role an imported solution brings).
 	Roles []string `json:"roles,omitempty"`
+	// IntegrationUser, AccessMode (0 Read-Write, 4 Non-interactive), Unlicensed and
+	// InvitationPending describe a user account as Business Central finds it; an
+	// application user is always non-interactive and unlicensed.
+	IntegrationUser   bool `json:"integrationUser,omitempty"`
+	AccessMode        int  `json:"accessMode,omitempty"`
+	Unlicensed        bool `json:"unlicensed,omitempty"`
+	InvitationPending bool `json:"invitationPending,omitempty"`
 }
 
 // SolutionConfig is an installed solution.

@@ -151,7 +151,7 @@ func startSampleImport(t *testing.T, srv *dataversesim.Server, hc *http.Client, 
 		t.Fatal(err)
 	}
 	started := send(t, srv, hc, admin, "POST", "ImportSolutionAsync", `{"CustomizationFile":"`+base64.StdEncoding.EncodeToString(pkg)+
-		`","OverwriteUnmanagedCustomizations":false,"PublishWorkflows":true}`)
+		`","OverwriteUnmanagedCustomizations":false,"PublishWorkflows":true,"ComponentParameters":[]}`)
 	var job struct{ AsyncOperationId string }
 	if err := json.Unmarshal(started.body, &job); started.status != 200 || err != nil {
 		t.Fatalf("import = %d %s %v", started.status, started.code, err)

@@ -5,11 +5,12 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 var (
 	userProperties = propertySet("systemuserid", "fullname", "domainname", "internalemailaddress", "applicationid",
-		"isdisabled", "_businessunitid_value", "islicensed", "accessmode", "isintegrationuser")
+		"isdisabled", "_businessunitid_value", "islicensed", "accessmode", "isintegrationuser", "invitestatuscode")
 	roleProperties = propertySet("roleid", "name", "_businessunitid_value", "_parentrootroleid_value",
 		"_parentroleid_value", "_roletemplateid_value", "ismanaged")
 	solutionProperties   = propertySet("solutionid", "uniquename", "friendlyname", "version", "ismanaged", "installedon")
@@ -37,7 +38,8 @@ func userRow(u *User) row {
 	return row{
 		"systemuserid": u.ID, "fullname": u.FullName, "domainname": u.DomainName,
 		"internalemailaddress": u.InternalEmailAddress, "applicationid": app, "isdisabled": u.Disabled,
-		"_businessunitid_value": u.BusinessUnitID, "islicensed": true, "accessmode": 0, "isintegrationuser": false,
+		"_businessunitid_value": u.BusinessUnitID, "islicensed": !u.Unlicensed, "accessmode": u.AccessMode,
+		"isintegrationuser": u.IsIntegrationUser, "invitestatuscode": u.InviteStatusCode,
 	}
 }
 
@@ -116,6 +118,53 @@ func (c *call) getSystemUser(id string) *apiError {
 		out["systemuserroles_association"] = roles
 	}
 	writeJSON(c.w, http.StatusOK, out)
+	return nil
+}
+
+// prepareUser is a PATCH of systemusers(id): the columns Business Central sets on its
+// integration user, by a System Administrator. Other columns, and values outside their
+// option sets, are refused as Dataverse refuses them.
+func (c *call) prepareUser(id string) *apiError {
+	if err := c.requireAdmin("prvWriteUser"); err != nil {
+		return err
+	}
+	u, ok := c.env.users[id]
+	if !ok {
+		return errf(http.StatusNotFound, codeNotFound, "systemuser With Id = %s Does Not Exist", id)
+	}
+	var body map[string]any
+	if err := c.readBody(&body); err != nil {
+		return err
+	}
+	next := *u
+	for k, v := range body {
+		switch k {
+		case "isintegrationuser":
+			b, ok := v.(bool)
+			if !ok {
+				return errf(http.StatusBadRequest, codeBadRequest, "Cannot convert the literal '%v' to the expected type 'Edm.Boolean'.", v)
+			}
+			next.IsIntegrationUser = b
+		case "invitestatuscode", "accessmode":
+			n, ok := v.(float64)
+			limit := map[string]float64{"invitestatuscode": 6, "accessmode": 5}[k]
+			if !ok || n != float64(int(n)) || n < 0 || n > limit {
+				return errf(http.StatusBadRequest, "0x8004431a", "%v is not a valid status code for state code systemuser.%s", v, k)
+			}
+			if k == "accessmode" {
+				next.AccessMode = int(n)
+			} else {
+				next.InviteStatusCode = int(n)
+			}
+		default:
+			return errf(http.StatusBadRequest, codeBadRequest, "The property '%s' cannot be updated here.", k)
+		}
+	}
+	if next.ApplicationID != "" && next.AccessMode != 4 {
+		return errf(http.StatusBadRequest, codeBadRequest, "The access mode of an application user cannot be changed.")
+	}
+	*u = next
+	c.w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
@@ -217,9 +266,13 @@ func (c *call) navConnection(op, id string) *apiError {
 	if err := c.readBody(&body); err != nil {
 		return err
 	}
-	for k := range body {
+	for k, v := range body {
 		if !navProperties[k] || k == "nav_connectionid" {
 			return errf(http.StatusBadRequest, codeBadRequest, "The property '%s' does not exist on type 'Microsoft.Dynamics.CRM.nav_connection'.", k)
+		}
+		if max := navMaxLength[k]; utf8.RuneCountInString(v) > max {
+			return errf(http.StatusBadRequest, codeTooLong,
+				"A validation error occurred. The length of the '%s' attribute of the 'nav_connection' entity exceeded the maximum allowed length of '%d'.", k, max)
 		}
 	}
 	if op == "CreateNavConnection" {
@@ -243,6 +296,13 @@ func (c *call) navConnection(op, id string) *apiError {
 	applyNav(n, body)
 	c.w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// navMaxLength are the column lengths of nav_connection (Business Central's proxy table
+// 5368 "CRM NAV Connection": Name Text[100], the URL, user name and key Text[250]).
+var navMaxLength = map[string]int{
+	"nav_name": 100, "nav_dynamicsnavurl": 250, "nav_dynamicsnavodataurl": 250,
+	"nav_dynamicsnavodatausername": 250, "nav_dynamicsnavodataaccesskey": 250,
 }
 
 func navRow(n *NavConnection) row {

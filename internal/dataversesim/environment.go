@@ -2,6 +2,7 @@ package dataversesim
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -29,6 +30,13 @@ type User struct {
 	ID, FullName, InternalEmailAddress, DomainName, ApplicationID, BusinessUnitID string
 	Disabled                                                                      bool
 	Roles                                                                         map[string]bool
+	// What Business Central prepares on its integration user: isintegrationuser,
+	// invitestatuscode (4 InvitationAccepted), accessmode (0 Read-Write, 4
+	// Non-interactive), and whether a licence is assigned.
+	IsIntegrationUser bool
+	InviteStatusCode  int
+	AccessMode        int
+	Unlicensed        bool
 }
 
 // Solution is an installed solution.
@@ -234,7 +242,15 @@ func (e *Environment) AddUser(cfg SystemUserConfig) (string, error) {
 		}
 	}
 	u := &User{ID: id, FullName: cfg.FullName, InternalEmailAddress: cfg.InternalEmailAddress, DomainName: cfg.DomainName,
-		ApplicationID: strings.ToLower(cfg.ApplicationID), BusinessUnitID: bu, Disabled: cfg.Disabled, Roles: map[string]bool{}}
+		ApplicationID: strings.ToLower(cfg.ApplicationID), BusinessUnitID: bu, Disabled: cfg.Disabled, Roles: map[string]bool{},
+		IsIntegrationUser: cfg.IntegrationUser, AccessMode: cfg.AccessMode, Unlicensed: cfg.Unlicensed, InviteStatusCode: 4}
+	if cfg.InvitationPending {
+		u.InviteStatusCode = 1 // Invited
+	}
+	if u.ApplicationID != "" {
+		// Application users are non-interactive and need no licence.
+		u.AccessMode, u.Unlicensed = 4, true
+	}
 	if u.FullName == "" {
 		u.FullName = cfg.InternalEmailAddress
 	}
@@ -386,6 +402,36 @@ func (e *Environment) ClearSalesOrders() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.salesOrders = nil
+}
+
+// User returns a copy of the user with that id.
+func (e *Environment) User(id string) (User, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u, ok := e.users[strings.ToLower(id)]
+	if !ok {
+		return User{}, false
+	}
+	cp := *u
+	cp.Roles = maps.Clone(u.Roles)
+	return cp, true
+}
+
+// SetUserPrepared sets, by hand, what Business Central prepares on its integration user.
+func (e *Environment) SetUserPrepared(id string, integrationUser bool, accessMode int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if u, ok := e.users[strings.ToLower(id)]; ok {
+		u.IsIntegrationUser, u.AccessMode = integrationUser, accessMode
+	}
+}
+
+// AddNavConnection adds a row by hand, as Business Central writes it.
+func (e *Environment) AddNavConnection(name, url string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := &NavConnection{ID: newID(), Name: name, URL: url}
+	e.navConnections[n.ID] = n
 }
 
 // NavConnections returns the nav_connection rows.

@@ -2,6 +2,7 @@ package dataversesim
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -17,17 +18,20 @@ func (s *Server) importSolution(c *call) *apiError {
 	if err := c.requireAdmin("prvImportCustomizations"); err != nil {
 		return err
 	}
+	// The non-nullable parameters of the action (Web API reference, ImportSolutionAsync
+	// Action) must be there; the package too, or there is nothing to import.
 	var body struct {
 		CustomizationFile                string
 		OverwriteUnmanagedCustomizations *bool
 		PublishWorkflows                 *bool
+		ComponentParameters              *[]json.RawMessage
 	}
 	if err := c.readBody(&body); err != nil {
 		return err
 	}
-	if body.CustomizationFile == "" || body.OverwriteUnmanagedCustomizations == nil || body.PublishWorkflows == nil {
+	if body.CustomizationFile == "" || body.OverwriteUnmanagedCustomizations == nil || body.PublishWorkflows == nil || body.ComponentParameters == nil {
 		return errf(http.StatusBadRequest, codeBadRequest,
-			"ImportSolutionAsync requires CustomizationFile, OverwriteUnmanagedCustomizations and PublishWorkflows.")
+			"ImportSolutionAsync requires CustomizationFile, OverwriteUnmanagedCustomizations, PublishWorkflows and ComponentParameters.")
 	}
 	pkg, err := base64.StdEncoding.DecodeString(body.CustomizationFile)
 	if err != nil {

@@ -93,13 +93,13 @@ func TestDataverseRules(t *testing.T) {
 		{"token for another environment", otherEnv, "GET", "WhoAmI", "", 401, ""},
 		{"integration user reads WhoAmI", user, "GET", "WhoAmI", "", 200, ""},
 		{"integration user reads solutions", user, "GET", "solutions?$filter=uniquename eq 'x'", "", 200, ""},
-		{"integration user cannot import", user, "POST", "ImportSolutionAsync", `{"CustomizationFile":"","OverwriteUnmanagedCustomizations":false,"PublishWorkflows":true}`, 403, "0x80040220"},
+		{"integration user cannot import", user, "POST", "ImportSolutionAsync", `{"CustomizationFile":"","OverwriteUnmanagedCustomizations":false,"PublishWorkflows":true,"ComponentParameters":[]}`, 403, "0x80040220"},
 		{"integration user cannot change the organization", user, "PATCH", "organizations(" + env.OrganizationID() + ")", `{"issopintegrationenabled":true}`, 403, "0x80040220"},
 		{"nav_connections before the integration solution", admin, "GET", "nav_connections", "", 404, "0x80060888"},
 		{"integration roles before the integration solution", admin, "GET", "roles?$filter=_parentrootroleid_value eq " + dataversesim.IntegrationUserID, "", 200, ""},
 		{"unknown property in $filter", admin, "GET", "roles?$filter=nosuch eq 1", "", 400, "0x80048d19"},
 		{"unknown property in $select", admin, "GET", "roles?$select=roleid,bogus", "", 400, "0x80048d19"},
-		{"broken package", admin, "POST", "ImportSolutionAsync", `{"CustomizationFile":"bm90IGEgemlw","OverwriteUnmanagedCustomizations":false,"PublishWorkflows":true}`, 400, "0x8004801a"},
+		{"broken package", admin, "POST", "ImportSolutionAsync", `{"CustomizationFile":"bm90IGEgemlw","OverwriteUnmanagedCustomizations":false,"PublishWorkflows":true,"ComponentParameters":[]}`, 400, "0x8004801a"},
 		{"role of another business unit", admin, "POST", "systemusers(bbbbbbbb-0000-0000-0000-000000000002)/systemuserroles_association/$ref", "", 400, "0x80041d3e"},
 	}
 	// The Basic User copy in the "sales" business unit, for the cross-unit case.

@@ -22,6 +22,10 @@ const (
 	codeImportInProgress  = "0x80071151" // another solution operation is running
 	codeBusinessUnitMatch = "0x80041d3e" // role and user in different business units
 	codeNotAMember        = "0x80072560" // the caller has no systemuser
+	// codeTooLong: a string longer than its column. The message shape ("The length of
+	// the 'x' attribute of the 'y' entity exceeded the maximum allowed length of 'n'")
+	// is what clients of Dataverse parse; the code is a guess [I].
+	codeTooLong = "0x80044331"
 )
 
 // apiError is a Dataverse error answer.
@@ -178,6 +182,8 @@ func operationOf(method, path string, q map[string][]string) string {
 			return "DisassociateRole"
 		}
 		return "AssociateRole"
+	case set == "systemusers" && hasKey && method == http.MethodPatch:
+		return "PrepareUser"
 	case set == "systemusers" && hasKey:
 		return "GetSystemUser"
 	case set == "systemusers":
@@ -222,6 +228,8 @@ func (s *Server) route(c *call, path, op string) *apiError {
 		return nil
 	case "GetSystemUser":
 		return c.getSystemUser(key)
+	case "PrepareUser":
+		return c.prepareUser(key)
 	case "ListSystemUsers":
 		return c.list("systemuser", userProperties, c.userRows())
 	case "AssociateRole", "DisassociateRole":
