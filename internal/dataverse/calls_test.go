@@ -190,7 +190,9 @@ func TestCallShapes(t *testing.T) {
 			name: "FindNavConnection",
 			answer: map[string]any{"value": []map[string]any{{"nav_connectionid": navID, "nav_name": "CRONUS USA, Inc.",
 				"nav_dynamicsnavurl": "https://bc/?company=CRONUS", "nav_dynamicsnavodataurl": nil}}},
-			call: func(c *Client) (any, error) { return c.FindNavConnection(context.Background(), "https://bc/?company=CRONUS") },
+			call: func(c *Client) (any, error) {
+				return c.FindNavConnection(context.Background(), "https://bc/?company=CRONUS")
+			},
 			want: want{method: "GET", path: "nav_connections", query: map[string]string{
 				"$select": "nav_connectionid,nav_name,nav_dynamicsnavurl,nav_dynamicsnavodataurl,nav_dynamicsnavodatausername,nav_dynamicsnavodataaccesskey",
 				"$filter": "nav_dynamicsnavurl eq 'https://bc/?company=CRONUS'", "$top": "1",
