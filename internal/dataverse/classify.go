@@ -51,6 +51,15 @@ func newError(op string, reason Reason, status int, code, msg string, cause erro
 
 // classifyResponse turns a non-success Dataverse answer into an Error.
 func classifyResponse(op string, status int, header http.Header, body []byte, now time.Time, red redactor) *Error {
+	if status >= 300 && status < 400 {
+		// Redirects the client could have followed were refused before; this is one
+		// without a usable Location, or a 304.
+		host := ""
+		if loc, err := url.Parse(header.Get("Location")); err == nil {
+			host = loc.Host
+		}
+		return newError(op, ReasonRedirected, status, "", redirectMessage(host), nil)
+	}
 	code, msg := ParseErrorBody(body)
 	code, msg = red.apply(code), red.apply(msg)
 	if msg == "" {
@@ -128,6 +137,14 @@ func classifyTransport(op string, err error, red redactor) *Error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
+	}
+	// Refusals of this package's own transport (allowlist, redirect, size) keep their
+	// reason, with the operation of the call.
+	if e, ok := asError(err); ok {
+		out := *e
+		out.Operation = op
+		out.Message = red.apply(out.Message)
+		return &out
 	}
 	switch {
 	case errors.Is(err, context.Canceled):

@@ -133,7 +133,8 @@ func classifyTokenError(op string, err error, probe *tokenProbe, now time.Time, 
 	status, transportErr := probe.result()
 	if transportErr != nil {
 		e := classifyTransport(op, transportErr, red)
-		if e.Reason == ReasonUnreachable || e.Reason == ReasonTLSError {
+		switch e.Reason {
+		case ReasonUnreachable, ReasonTLSError, ReasonRedirected, ReasonResponseTooLarge:
 			e.Message = "sign-in authority: " + e.Message
 		}
 		return e
