@@ -60,8 +60,7 @@ func classifyResponse(op string, status int, header http.Header, body []byte, no
 		}
 		return newError(op, ReasonRedirected, status, "", redirectMessage(host), nil)
 	}
-	code, msg := ParseErrorBody(body)
-	code, msg = red.apply(code), red.apply(msg)
+	code, msg := parseErrorBody(body, red.apply)
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
@@ -143,18 +142,18 @@ func classifyTransport(op string, err error, red redactor) *Error {
 	if e, ok := asError(err); ok {
 		out := *e
 		out.Operation = op
-		out.Message = red.apply(out.Message)
+		out.Message = red.message(out.Message, maxMessageLen)
 		return &out
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
 		return newError(op, ReasonCanceled, 0, "", "canceled", err)
 	case isTLSError(err):
-		return newError(op, ReasonTLSError, 0, "", red.apply(clean(err.Error(), maxMessageLen)), err)
+		return newError(op, ReasonTLSError, 0, "", red.message(err.Error(), maxMessageLen), err)
 	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
 		return newError(op, ReasonUnreachable, 0, "", "timed out", err)
 	}
-	return newError(op, ReasonUnreachable, 0, "", red.apply(clean(err.Error(), maxMessageLen)), err)
+	return newError(op, ReasonUnreachable, 0, "", red.message(err.Error(), maxMessageLen), err)
 }
 
 // isTLSError reports a certificate that failed verification, or a peer that does not
