@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"time"
 
@@ -19,6 +20,9 @@ type controllerOptions struct {
 	stalledRetryInterval    time.Duration
 	dataverseTimeout        time.Duration
 	maxConcurrentPerEnv     int
+	// The destinations the operator may send credentials and tokens to.
+	allowedAuthorityHosts     listFlag
+	allowedEnvironmentDomains listFlag
 }
 
 func (o *controllerOptions) bindFlags(fs *flag.FlagSet) {
@@ -32,15 +36,39 @@ func (o *controllerOptions) bindFlags(fs *flag.FlagSet) {
 		"Timeout of one Dataverse or sign-in request.")
 	fs.IntVar(&o.maxConcurrentPerEnv, "dataverse-max-concurrency", 52,
 		"Concurrent requests per Dataverse environment; Dataverse's service protection limit is 52 per user.")
+	o.allowedAuthorityHosts = append(listFlag(nil), dataverse.DefaultAuthorityHosts...)
+	fs.Var(&o.allowedAuthorityHosts, dataverse.FlagAllowedAuthorityHosts,
+		"Comma-separated sign-in authorities credentials may be sent to: host, host:port, or *.domain for its subdomains. The default is Microsoft Entra ID in the public and national clouds; list an on-premises AD FS here. The value replaces the default.")
+	o.allowedEnvironmentDomains = append(listFlag(nil), dataverse.DefaultEnvironmentDomains...)
+	fs.Var(&o.allowedEnvironmentDomains, dataverse.FlagAllowedEnvironmentDomains,
+		"Comma-separated Dataverse hosts tokens may be sent to: host, host:port, or *.domain for its subdomains (https only; plain http only to a host listed by name). The default is Dataverse online in the public and national clouds; list an on-premises server here. The value replaces the default.")
+}
+
+// validate checks what the flags cannot: every allowlist entry reads, and no list is
+// empty (an empty list would fall back to the defaults, not allow nothing).
+func (o controllerOptions) validate() error {
+	if len(o.allowedAuthorityHosts) == 0 {
+		return fmt.Errorf("--%s lists no host", dataverse.FlagAllowedAuthorityHosts)
+	}
+	if len(o.allowedEnvironmentDomains) == 0 {
+		return fmt.Errorf("--%s lists no domain", dataverse.FlagAllowedEnvironmentDomains)
+	}
+	return o.poolOptions().Validate()
+}
+
+func (o controllerOptions) poolOptions() dataverse.PoolOptions {
+	return dataverse.PoolOptions{
+		UserAgent:                   "salesconnection-operator",
+		Timeout:                     o.dataverseTimeout,
+		MaxConcurrentPerEnvironment: o.maxConcurrentPerEnv,
+		AllowedAuthorityHosts:       o.allowedAuthorityHosts,
+		AllowedEnvironmentDomains:   o.allowedEnvironmentDomains,
+	}
 }
 
 // setupControllers registers the SalesConnection reconciler.
 func setupControllers(ctx context.Context, mgr ctrl.Manager, o controllerOptions) error {
-	pool := dataverse.NewPool(dataverse.PoolOptions{
-		UserAgent:                   "salesconnection-operator",
-		Timeout:                     o.dataverseTimeout,
-		MaxConcurrentPerEnvironment: o.maxConcurrentPerEnv,
-	})
+	pool := dataverse.NewPool(o.poolOptions())
 	r := &controllers.Reconciler{
 		Client:               mgr.GetClient(),
 		APIReader:            mgr.GetAPIReader(),
