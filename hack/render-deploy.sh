@@ -34,7 +34,7 @@ trap 'rm -rf "$overlay"' EXIT
   echo "images:"
   echo "- name: controller"
   echo "  newName: $name"
-  if [[ -n $tag ]]; then echo "  newTag: $tag"; fi
+  if [[ -n $tag ]]; then echo "  newTag: \"$tag\""; fi  # quoted: a tag "2" is a string
   if [[ -n $digest ]]; then echo "  digest: $digest"; fi
 } >"$overlay/kustomization.yaml"
 "$kubectl" kustomize "$overlay"

@@ -67,6 +67,7 @@ func TestDeployUsesTheGivenImage(t *testing.T) {
 		"localhost:5000/op":                        "localhost:5000/op:latest",
 		"ghcr.io/bcconnect/op@" + digest:           "ghcr.io/bcconnect/op@" + digest,
 		"salesconnection-operator:dev":             "salesconnection-operator:dev",
+		"registry.example.com/op:2":                "registry.example.com/op:2",
 	}
 	for img, want := range cases {
 		t.Run(img, func(t *testing.T) {
