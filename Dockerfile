@@ -7,7 +7,7 @@ WORKDIR /workspace
 # Dependencies first, so they are cached across source changes.
 COPY go.mod go.sum ./
 RUN go mod download
-COPY main.go setup.go ./
+COPY main.go setup.go flags.go ./
 COPY api/ api/
 COPY controllers/ controllers/
 COPY internal/ internal/

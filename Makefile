@@ -90,14 +90,19 @@ kubectl: ## Build kubectl from source, unless KUBECTL names another (skipped whe
 docker-build: ## Build the operator image (needs a Docker engine).
 	docker build -t $(IMG) .
 
+# What make deploy renders: config/default (cluster-wide) or config/namespaced, plus
+# kustomize components such as config/components/egress-network-policy.
+DEPLOY_BASE ?= config/default
+DEPLOY_COMPONENTS ?=
+
 .PHONY: deploy
-deploy: manifests kubectl ## Install the CRD, RBAC and operator into the current kubectl context with image IMG.
-	KUBECTL="$(KUBECTL)" ./hack/render-deploy.sh "$(IMG)" | $(KUBECTL) apply --server-side -f -
+deploy: manifests kubectl ## Install the CRD, RBAC and operator into the current kubectl context with image IMG (DEPLOY_BASE, DEPLOY_COMPONENTS).
+	KUBECTL="$(KUBECTL)" ./hack/render-deploy.sh "$(IMG)" $(DEPLOY_BASE) $(DEPLOY_COMPONENTS) | $(KUBECTL) apply --server-side -f -
 
 .PHONY: undeploy
 undeploy: kubectl ## Remove what make deploy installed (SalesConnections first, so finalizers can run).
 	-$(KUBECTL) delete salesconnections --all --all-namespaces --wait=true --timeout=5m
-	KUBECTL="$(KUBECTL)" ./hack/render-deploy.sh "$(IMG)" | $(KUBECTL) delete --ignore-not-found -f -
+	KUBECTL="$(KUBECTL)" ./hack/render-deploy.sh "$(IMG)" $(DEPLOY_BASE) $(DEPLOY_COMPONENTS) | $(KUBECTL) delete --ignore-not-found -f -
 
 ##@ Benchmarks
 

@@ -5,6 +5,7 @@ package main
 import (
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +20,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/internal/managercache"
 )
 
 var scheme = runtime.NewScheme()
@@ -36,6 +38,7 @@ type options struct {
 	leaderElect      bool
 	leaderElectionNS string
 	enableHTTP2      bool
+	watchNamespaces  listFlag
 	zap              zap.Options
 	controllers      controllerOptions
 }
@@ -54,11 +57,20 @@ func parseFlags(args []string) (options, error) {
 		"Namespace of the leader election Lease. Defaults to the namespace the operator runs in.")
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false,
 		"Serve metrics over HTTP/2. Off by default because of the HTTP/2 rapid reset and stream cancellation CVEs.")
+	fs.Var(&o.watchNamespaces, "watch-namespaces",
+		"Comma-separated namespaces whose SalesConnections, Secrets and ConfigMaps the operator watches; empty watches all. With a list, Roles in those namespaces are enough (config/namespaced, or the chart's watchNamespaces).")
 	o.controllers.bindFlags(fs)
 	o.zap = zap.Options{Development: false}
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	// The flag package reports its own errors; these are ours.
+	for _, err := range []error{validateNamespaces(o.watchNamespaces), o.controllers.validate()} {
+		if err != nil {
+			fmt.Fprintln(fs.Output(), err)
+			return o, err
+		}
 	}
 	return o, nil
 }
@@ -103,6 +115,9 @@ func run(opts options) error {
 		// Stepping down releases the Lease at once, so a rolling update does not wait for
 		// it to expire. Safe because the process exits right after the manager stops.
 		LeaderElectionReleaseOnCancel: true,
+		// No managed fields anywhere, no annotations on the metadata of Secrets and
+		// ConfigMaps, and only the listed namespaces (all when none).
+		Cache: managercache.Options(opts.watchNamespaces),
 		Client: client.Options{
 			Cache: &client.CacheOptions{
 				// Secrets and ConfigMaps are read live and only when referenced: caching them
@@ -127,6 +142,8 @@ func run(opts options) error {
 		return err
 	}
 
-	log.Info("starting manager")
+	log.Info("starting manager", "watchNamespaces", opts.watchNamespaces,
+		"allowedAuthorityHosts", opts.controllers.allowedAuthorityHosts,
+		"allowedEnvironmentDomains", opts.controllers.allowedEnvironmentDomains)
 	return mgr.Start(ctx)
 }

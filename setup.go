@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -23,7 +23,10 @@ type controllerOptions struct {
 	maxConcurrentPerEnv     int
 	maxReconcilesPerEnv     int
 	passTimeout             time.Duration
-	allowedSolutions        string
+	allowedSolutions        listFlag
+	// The destinations the operator may send credentials and tokens to.
+	allowedAuthorityHosts     listFlag
+	allowedEnvironmentDomains listFlag
 }
 
 func (o *controllerOptions) bindFlags(fs *flag.FlagSet) {
@@ -43,17 +46,42 @@ func (o *controllerOptions) bindFlags(fs *flag.FlagSet) {
 		"How many of the workers may work on one Dataverse environment at once, so a slow environment cannot hold them all. 0: half of --max-concurrent-reconciles.")
 	fs.DurationVar(&o.passTimeout, "pass-timeout", controllers.DefaultPassTimeout,
 		"Deadline of one reconcile pass's Dataverse work; a pass that runs out of time is retried with backoff.")
-	fs.StringVar(&o.allowedSolutions, "allowed-solutions", "MicrosoftDynamicsNavIntegration",
+	o.allowedSolutions = listFlag{"MicrosoftDynamicsNavIntegration"}
+	fs.Var(&o.allowedSolutions, "allowed-solutions",
 		"Comma-separated unique names of the solutions the operator may import (as System Administrator). Only Business Central's integration solution by default.")
+	o.allowedAuthorityHosts = append(listFlag(nil), dataverse.DefaultAuthorityHosts...)
+	fs.Var(&o.allowedAuthorityHosts, dataverse.FlagAllowedAuthorityHosts,
+		"Comma-separated sign-in authorities credentials may be sent to: host, host:port, or *.domain for its subdomains. The default is Microsoft Entra ID in the public and national clouds; list an on-premises AD FS here. The value replaces the default.")
+	o.allowedEnvironmentDomains = append(listFlag(nil), dataverse.DefaultEnvironmentDomains...)
+	fs.Var(&o.allowedEnvironmentDomains, dataverse.FlagAllowedEnvironmentDomains,
+		"Comma-separated Dataverse hosts tokens may be sent to: host, host:port, or *.domain for its subdomains (https only; plain http only to a host listed by name). The default is Dataverse online in the public and national clouds; list an on-premises server here. The value replaces the default.")
+}
+
+// validate checks what the flags cannot: every allowlist entry reads, and no list is
+// empty (an empty list would fall back to the defaults, not allow nothing).
+func (o controllerOptions) validate() error {
+	if len(o.allowedAuthorityHosts) == 0 {
+		return fmt.Errorf("--%s lists no host", dataverse.FlagAllowedAuthorityHosts)
+	}
+	if len(o.allowedEnvironmentDomains) == 0 {
+		return fmt.Errorf("--%s lists no domain", dataverse.FlagAllowedEnvironmentDomains)
+	}
+	return o.poolOptions().Validate()
+}
+
+func (o controllerOptions) poolOptions() dataverse.PoolOptions {
+	return dataverse.PoolOptions{
+		UserAgent:                   "salesconnection-operator",
+		Timeout:                     o.dataverseTimeout,
+		MaxConcurrentPerEnvironment: o.maxConcurrentPerEnv,
+		AllowedAuthorityHosts:       o.allowedAuthorityHosts,
+		AllowedEnvironmentDomains:   o.allowedEnvironmentDomains,
+	}
 }
 
 // setupControllers registers the SalesConnection reconciler.
 func setupControllers(ctx context.Context, mgr ctrl.Manager, o controllerOptions) error {
-	pool := dataverse.NewPool(dataverse.PoolOptions{
-		UserAgent:                   "salesconnection-operator",
-		Timeout:                     o.dataverseTimeout,
-		MaxConcurrentPerEnvironment: o.maxConcurrentPerEnv,
-	})
+	pool := dataverse.NewPool(o.poolOptions())
 	r := &controllers.Reconciler{
 		Client:               mgr.GetClient(),
 		APIReader:            mgr.GetAPIReader(),
@@ -64,21 +92,10 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o controllerOptions
 		ImportPollMax:        o.importPollMax,
 		StalledRetryInterval: o.stalledRetryInterval,
 		PassTimeout:          o.passTimeout,
-		AllowedSolutions:     splitList(o.allowedSolutions),
+		AllowedSolutions:     o.allowedSolutions,
 	}
 	return r.SetupWithManager(ctx, mgr, controllers.Options{
 		MaxConcurrentReconciles:     o.maxConcurrentReconciles,
 		MaxConcurrentPerEnvironment: o.maxReconcilesPerEnv,
 	})
-}
-
-// splitList splits a comma-separated flag value, dropping empty entries.
-func splitList(v string) []string {
-	var out []string
-	for _, item := range strings.Split(v, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
 }

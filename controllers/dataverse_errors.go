@@ -61,6 +61,13 @@ func fromDataverse(doing string, who credentialRef, err error) *failure {
 	case dataverse.ReasonUnreachable:
 		f.reason = salesv1alpha1.ReasonUnreachable
 		f.message = fmt.Sprintf("Dataverse or the sign-in authority could not be reached while %s; retrying", doing)
+	case dataverse.ReasonDestinationNotAllowed:
+		// The message names the host and the flag, never a credential.
+		f.reason, f.watched = salesv1alpha1.ReasonDestinationNotAllowed, true
+		f.message = fmt.Sprintf("%s: nothing was sent there; fix spec.url or the authorityHost, or ask the cluster admin to list it", stableMessage(de.Message))
+	case dataverse.ReasonRedirected:
+		f.reason, f.watched = salesv1alpha1.ReasonRedirected, true
+		f.message = fmt.Sprintf("%s while %s; redirects are never followed: set spec.url or the authorityHost to where the server redirects", stableMessage(de.Message), doing)
 	case dataverse.ReasonCanceled:
 		// The pass ran out of time (--pass-timeout), or the operator is stopping.
 		f.reason, f.terminal = salesv1alpha1.ReasonUnreachable, false

@@ -44,8 +44,7 @@ func (r *Reconciler) resolveClients(ctx context.Context, s *scope) (plan, outcom
 	}
 	integration, err := r.Dataverse.Client(s.envURL, creds, ca)
 	if err != nil {
-		return plan{}, failed(stalledOnSpec(salesv1alpha1.ReasonAuthenticationFailed,
-			"the integration user's credentials are unusable: %v", err))
+		return plan{}, failed(unusableClient(s.integrationRef(), err))
 	}
 	s.integration = integration
 	s.integrationKey = s.obj.Namespace + "|" + s.envURL + "|" + creds.Fingerprint()
@@ -58,11 +57,19 @@ func (r *Reconciler) resolveClients(ctx context.Context, s *scope) (plan, outcom
 	}
 	admin, err := r.Dataverse.Client(s.envURL, adminCreds, ca)
 	if err != nil {
-		return plan{}, failed(stalledOnSpec(salesv1alpha1.ReasonAuthenticationFailed,
-			"the administrator's credentials are unusable: %v", err))
+		return plan{}, failed(unusableClient(s.adminRef(), err))
 	}
 	s.admin = admin
 	return plan{}, done()
+}
+
+// unusableClient is why no client could be made for a principal: a destination not on
+// the allowlists, or credentials that cannot be used.
+func unusableClient(who credentialRef, err error) *failure {
+	if dataverse.ReasonOf(err) == dataverse.ReasonDestinationNotAllowed {
+		return fromDataverse("signing in as the "+who.who, who, err)
+	}
+	return stalledOnSpec(salesv1alpha1.ReasonAuthenticationFailed, "the %s's credentials are unusable: %s", who.who, boundedText(err.Error(), maxMessageLength))
 }
 
 // testConnection is "Test Connection": sign in as the integration user, WhoAmI,

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Prints config/default rendered with the manager image set to IMAGE: what `make deploy`
-# applies and `make undeploy` removes. IMAGE is name[:tag] or name@digest; a registry
-# port (localhost:5000/op:v1) is not mistaken for a tag. KUBECTL names the kubectl to
-# render with (default: the one hack/build-controlplane.sh builds).
+# Prints BASE (default config/default; config/namespaced for the namespaced operator)
+# rendered with the manager image set to IMAGE and the kustomize COMPONENTs added (such
+# as config/components/egress-network-policy): what `make deploy` applies and `make
+# undeploy` removes. BASE and COMPONENTs are paths from the repository root. IMAGE is
+# name[:tag] or name@digest; a registry port (localhost:5000/op:v1) is not mistaken for
+# a tag. KUBECTL names the kubectl to render with (default: the one
+# hack/build-controlplane.sh builds).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-image=${1:?usage: render-deploy.sh IMAGE}
+image=${1:?usage: render-deploy.sh IMAGE [BASE [COMPONENT...]]}
+base=${2:-config/default}
+components=("${@:3}")
 kubectl=${KUBECTL:-$("$root/hack/build-controlplane.sh" --print-dir)/kubectl}
 
 name=$image tag="" digest=""
@@ -21,11 +26,15 @@ overlay=$(mktemp -d "$root/.deploy.XXXXXX")
 trap 'rm -rf "$overlay"' EXIT
 {
   echo "resources:"
-  echo "- ../config/default"
+  echo "- ../$base"
+  if ((${#components[@]})); then
+    echo "components:"
+    for c in "${components[@]}"; do echo "- ../$c"; done
+  fi
   echo "images:"
   echo "- name: controller"
   echo "  newName: $name"
-  if [[ -n $tag ]]; then echo "  newTag: $tag"; fi
+  if [[ -n $tag ]]; then echo "  newTag: \"$tag\""; fi  # quoted: a tag "2" is a string
   if [[ -n $digest ]]; then echo "  digest: $digest"; fi
 } >"$overlay/kustomization.yaml"
 "$kubectl" kustomize "$overlay"

@@ -72,6 +72,13 @@ const (
 	ReasonVersionIncompatible   Reason = "VersionIncompatible"
 	ReasonUserDisabled          Reason = "IntegrationUserDisabled"
 	ReasonUserIsSysAdmin        Reason = "IntegrationUserIsSystemAdministrator"
+	// ReasonDestinationNotAllowed: spec.url or an authorityHost is not on the operator's
+	// allowlists (--allowed-environment-domains, --allowed-authority-hosts); nothing was
+	// sent there.
+	ReasonDestinationNotAllowed Reason = "DestinationNotAllowed"
+	// ReasonRedirected: Dataverse or the authority answered with a redirect, which the
+	// operator never follows.
+	ReasonRedirected Reason = "Redirected"
 )
 
 // Reasons of SolutionImported.

@@ -22,12 +22,15 @@ type SalesConnectionSpec struct {
 	// URL of the Dynamics 365 Sales environment, for example
 	// https://contoso.crm4.dynamics.com. A missing scheme means https; the web client page,
 	// query and fragment are dropped (status.url shows the normalized form). http is
-	// accepted only with an explicit non-default port, as on-premises servers use.
+	// accepted only with an explicit non-default port, as on-premises servers use. A user
+	// name or password in the URL is refused, and not quoted back: credentials belong in a
+	// Secret.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="!self.matches('\\\\s')",message="url must not contain spaces or other whitespace: percent-encode them or remove them"
-	// +kubebuilder:validation:XValidation:rule="!self.contains('://') || self.lowerAscii().startsWith('https://') || self.lowerAscii().startsWith('http://')",message="url scheme must be https (for example https://contoso.crm4.dynamics.com)"
-	// +kubebuilder:validation:XValidation:rule="!self.lowerAscii().startsWith('http://') || (self.lowerAscii().matches('^http://[^/?#]*:[0-9]+([/?#].*)?$') && !self.lowerAscii().matches('^http://[^/?#]*:0*80([/?#].*)?$'))",message="url may use http only with an explicit port other than 80, as on-premises servers do (for example http://crm.local:5555/Contoso); use https otherwise"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-zA-Z][a-zA-Z0-9+.-]*://)?[^/?#]*@') || !self.matches('\\\\s')",message="url must not contain spaces or other whitespace: percent-encode them or remove them"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-zA-Z][a-zA-Z0-9+.-]*://)?[^/?#]*@') || !self.contains('://') || self.lowerAscii().startsWith('https://') || self.lowerAscii().startsWith('http://')",message="url scheme must be https (for example https://contoso.crm4.dynamics.com)"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-zA-Z][a-zA-Z0-9+.-]*://)?[^/?#]*@') || !self.lowerAscii().startsWith('http://') || (self.lowerAscii().matches('^http://[^/?#]*:[0-9]+([/?#].*)?$') && !self.lowerAscii().matches('^http://[^/?#]*:0*80([/?#].*)?$'))",message="url may use http only with an explicit port other than 80, as on-premises servers do (for example http://crm.local:5555/Contoso); use https otherwise"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([a-zA-Z][a-zA-Z0-9+.-]*://)?[^/?#]*@')",message="url must not contain a user name or password: put credentials in the Secret of spec.authentication",reason="FieldValueForbidden"
 	URL string `json:"url"`
 
 	// SDKVersion is the Dataverse SDK (proxy) version Business Central uses to talk to the

@@ -227,6 +227,48 @@ func TestRefusedManifestsNameTheField(t *testing.T) {
 	}
 }
 
+// TestURLWithUserInfoIsRefused: a user name or password in spec.url is refused by the
+// API server, and its answer does not repeat them; an "@" after the host is fine. The
+// other url rules pass such a URL, so that only the user-info rule answers, as Forbidden:
+// an Invalid answer quotes the value, password included.
+func TestURLWithUserInfoIsRefused(t *testing.T) {
+	ctx := context.Background()
+	for i, url := range []string{
+		"https://admin:Pw-S3CR3T@contoso.crm4.dynamics.com",
+		"HTTPS://admin:Pw-S3CR3T@contoso.crm4.dynamics.com/main.aspx",
+		"admin:Pw-S3CR3T@contoso.crm4.dynamics.com",
+		"https://Pw-S3CR3T@contoso.crm4.dynamics.com",
+		"http://admin:Pw-S3CR3T@crm.local:5555/Contoso",
+	} {
+		t.Run(url, func(t *testing.T) {
+			obj := manifest(t, fmt.Sprintf("userinfo-%d", i), minimalSpec, "url="+url)
+			err := env.Client.Create(ctx, obj)
+			if !apierrors.IsInvalid(err) {
+				t.Fatalf("want an Invalid error, got %v", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "spec.url") || !strings.Contains(msg, "user name or password") {
+				t.Errorf("message does not name spec.url and the user info: %v", err)
+			}
+			if strings.Contains(err.Error(), "S3CR3T") {
+				t.Errorf("the API server's answer repeats the password: %v", err)
+			}
+		})
+	}
+	for i, url := range []string{
+		"https://contoso.crm4.dynamics.com/main.aspx?user=a@b",
+		"contoso.crm4.dynamics.com/main.aspx#a@b",
+		"https://crm.local/Org@Name",
+	} {
+		t.Run(url, func(t *testing.T) {
+			obj := manifest(t, fmt.Sprintf("at-after-host-%d", i), minimalSpec, "url="+url)
+			if err := env.Client.Create(ctx, obj); err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			_ = env.Client.Delete(ctx, obj)
+		})
+	}
+}
+
 func TestAcceptedManifestsGetDefaults(t *testing.T) {
 	cases := []struct {
 		name  string

@@ -481,7 +481,7 @@ func startImportAsAdmin(t *testing.T, f *fixture, p solution.Package) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := dataverse.NewPool(dataverse.PoolOptions{}).Client(f.sim.url, dataverse.Credentials{
+	c, err := dataverse.NewPool(dataverse.PoolOptions{AllowedAuthorityHosts: []string{"127.0.0.1"}, AllowedEnvironmentDomains: []string{"127.0.0.1"}}).Client(f.sim.url, dataverse.Credentials{
 		Type: dataverse.AuthClientSecret, TenantID: tenantID, ClientID: adminClientID, ClientSecret: adminSecret,
 		AuthorityHost: f.sim.authority,
 	}, f.sim.caPEM)

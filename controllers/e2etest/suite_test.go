@@ -118,11 +118,13 @@ func startManager(ctx context.Context) (<-chan struct{}, error) {
 		return nil, err
 	}
 	liveReads.Reader = mgr.GetAPIReader()
+	pool := dataverse.NewPool(dataverse.PoolOptions{UserAgent: "salesconnection-operator-test", Timeout: 10 * time.Second,
+		AllowedAuthorityHosts: []string{"127.0.0.1"}, AllowedEnvironmentDomains: []string{"127.0.0.1"}}) // the simulator
 	r := &controllers.Reconciler{
 		Client:               mgr.GetClient(),
 		APIReader:            liveReads,
 		Recorder:             mgr.GetEventRecorder("salesconnection-operator"),
-		Dataverse:            dataverse.NewPool(dataverse.PoolOptions{UserAgent: "salesconnection-operator-test", Timeout: 10 * time.Second}),
+		Dataverse:            pool,
 		FederatedTokenFile:   os.Getenv("AZURE_FEDERATED_TOKEN_FILE"),
 		ImportPollMin:        importPollMin,
 		ImportPollMax:        importPollMax,

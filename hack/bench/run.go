@@ -182,7 +182,9 @@ func (b *bench) startOperator() error {
 	}
 	b.manager, err = proc.Start("operator", filepath.Join(b.workDir, "operator.log"), []string{"KUBECONFIG=" + path}, b.o.managerBin,
 		"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(port),
-		"--max-concurrent-reconciles="+strconv.Itoa(b.o.concurrency), "--zap-log-level=error")
+		"--max-concurrent-reconciles="+strconv.Itoa(b.o.concurrency), "--zap-log-level=error",
+		// The simulator listens on the loopback address, which no default allowlist has.
+		"--allowed-authority-hosts=127.0.0.1", "--allowed-environment-domains=127.0.0.1")
 	if err != nil {
 		return err
 	}

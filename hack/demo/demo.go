@@ -117,7 +117,9 @@ func start(ctx context.Context, o options) (*demo, error) {
 	d.step("Starting the operator (log: %s)", managerLog)
 	d.manager, err = proc.Start("operator", managerLog, []string{"KUBECONFIG=" + d.kubeconfig}, o.managerBin,
 		"--metrics-bind-address=0", "--health-probe-bind-address="+d.probeAddr,
-		"--zap-log-level=info")
+		"--zap-log-level=info",
+		// The simulator is neither a Microsoft cloud authority nor an online environment.
+		"--allowed-authority-hosts=127.0.0.1", "--allowed-environment-domains=127.0.0.1")
 	if err != nil {
 		return d, err
 	}

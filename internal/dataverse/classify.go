@@ -51,8 +51,16 @@ func newError(op string, reason Reason, status int, code, msg string, cause erro
 
 // classifyResponse turns a non-success Dataverse answer into an Error.
 func classifyResponse(op string, status int, header http.Header, body []byte, now time.Time, red redactor) *Error {
-	code, msg := ParseErrorBody(body)
-	code, msg = red.apply(code), red.apply(msg)
+	if status >= 300 && status < 400 {
+		// Redirects the client could have followed were refused before; this is one
+		// without a usable Location, or a 304.
+		host := ""
+		if loc, err := url.Parse(header.Get("Location")); err == nil {
+			host = loc.Host
+		}
+		return newError(op, ReasonRedirected, status, "", redirectMessage(host), nil)
+	}
+	code, msg := parseErrorBody(body, red.apply)
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
@@ -129,15 +137,23 @@ func classifyTransport(op string, err error, red redactor) *Error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
+	// Refusals of this package's own transport (allowlist, redirect, size) keep their
+	// reason, with the operation of the call.
+	if e, ok := asError(err); ok {
+		out := *e
+		out.Operation = op
+		out.Message = red.message(out.Message, maxMessageLen)
+		return &out
+	}
 	switch {
 	case errors.Is(err, context.Canceled):
 		return newError(op, ReasonCanceled, 0, "", "canceled", err)
 	case isTLSError(err):
-		return newError(op, ReasonTLSError, 0, "", red.apply(clean(err.Error(), maxMessageLen)), err)
+		return newError(op, ReasonTLSError, 0, "", red.message(err.Error(), maxMessageLen), err)
 	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
 		return newError(op, ReasonUnreachable, 0, "", "timed out", err)
 	}
-	return newError(op, ReasonUnreachable, 0, "", red.apply(clean(err.Error(), maxMessageLen)), err)
+	return newError(op, ReasonUnreachable, 0, "", red.message(err.Error(), maxMessageLen), err)
 }
 
 // isTLSError reports a certificate that failed verification, or a peer that does not

@@ -33,6 +33,12 @@ const (
 // page of a proxy, plain text). The result is bounded, valid UTF-8 without control
 // characters; an empty body gives two empty strings.
 func ParseErrorBody(body []byte) (code, message string) {
+	return parseErrorBody(body, func(s string) string { return s })
+}
+
+// parseErrorBody is ParseErrorBody with redact applied to the code and the message
+// before they are cut to length.
+func parseErrorBody(body []byte, redact func(string) string) (code, message string) {
 	if len(body) > maxErrorBody {
 		body = body[:maxErrorBody]
 	}
@@ -42,17 +48,17 @@ func ParseErrorBody(body []byte) (code, message string) {
 	}
 	if body[0] == '{' {
 		if c, m, ok := parseJSONError(body); ok {
-			return clean(c, maxCodeLen), clean(m, maxMessageLen)
+			return clean(redact(c), maxCodeLen), clean(redact(m), maxMessageLen)
 		}
 		// Cut or otherwise broken JSON: pick the fields out of the text.
 		if c, m, ok := scanJSONError(body); ok {
-			return clean(c, maxCodeLen), clean(m, maxMessageLen)
+			return clean(redact(c), maxCodeLen), clean(redact(m), maxMessageLen)
 		}
 	}
 	if len(body) > maxTextBody {
 		body = body[:maxTextBody] // a page's title and first words are all that is kept
 	}
-	return "", clean(textOf(body), maxMessageLen)
+	return "", clean(redact(textOf(body)), maxMessageLen)
 }
 
 var (

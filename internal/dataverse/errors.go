@@ -60,6 +60,17 @@ const (
 	ReasonInvalidArgument Reason = "InvalidArgument"
 	// ReasonCanceled: the caller's context ended.
 	ReasonCanceled Reason = "Canceled"
+	// ReasonDestinationNotAllowed: the environment or the sign-in authority (or a request
+	// the sign-in library makes) is not on the cluster admin's allowlists; nothing was
+	// sent. The message names the host and the flag to change.
+	ReasonDestinationNotAllowed Reason = "DestinationNotAllowed"
+	// ReasonRedirected: Dataverse or the authority answered with a redirect, which is never
+	// followed (a credential must not travel to where a server points); the message names
+	// the Location's host. Fix the URL to the final one.
+	ReasonRedirected Reason = "Redirected"
+	// ReasonResponseTooLarge: an answer was larger than the client reads (after
+	// decompression); nothing of it was used.
+	ReasonResponseTooLarge Reason = "ResponseTooLarge"
 )
 
 // Error is the one error type of this package. Its text never holds a secret, a token,

@@ -50,6 +50,10 @@ type fakeServer struct {
 	// expectedAssertion, when set, is the federated token an unsigned client_assertion
 	// must equal.
 	expectedAssertion string
+	// intercept, when set, sees every request first; true means it answered.
+	intercept func(w http.ResponseWriter, r *http.Request) bool
+	// seen counts every request by path, answered or not.
+	seen map[string]int
 }
 
 func newFakeServer(t *testing.T) *fakeServer {
@@ -91,6 +95,23 @@ func (f *fakeServer) tokenRequests() int {
 	return len(f.tokenForms)
 }
 
+// requestCount is how many requests of any kind reached the server.
+func (f *fakeServer) requestCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.seen {
+		n += c
+	}
+	return n
+}
+
+func (f *fakeServer) setIntercept(h func(w http.ResponseWriter, r *http.Request) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.intercept = h
+}
+
 func (f *fakeServer) dataverseRequests() []recorded {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -98,6 +119,16 @@ func (f *fakeServer) dataverseRequests() []recorded {
 }
 
 func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	if f.seen == nil {
+		f.seen = map[string]int{}
+	}
+	f.seen[r.URL.Path]++
+	intercept := f.intercept
+	f.mu.Unlock()
+	if intercept != nil && intercept(w, r) {
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	switch {
 	case strings.HasSuffix(r.URL.Path, "/v2.0/.well-known/openid-configuration"):
@@ -266,6 +297,9 @@ func testPool(clock *fakeClock, mutate ...func(*PoolOptions)) *Pool {
 		Retry:     RetryPolicy{MaxAttempts: 3, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, MaxWait: 30 * time.Second},
 		Now:       clock.Now,
 		Sleep:     clock.Sleep,
+		// The fake server listens on the loopback address, which no default list allows.
+		AllowedAuthorityHosts:     []string{"127.0.0.1"},
+		AllowedEnvironmentDomains: []string{"127.0.0.1"},
 	}
 	for _, m := range mutate {
 		m(&opts)

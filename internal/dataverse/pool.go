@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"net/http"
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -37,6 +37,14 @@ type PoolOptions struct {
 	BurstPerEnvironment int
 	// Retry is the retry policy of each call.
 	Retry RetryPolicy
+	// AllowedAuthorityHosts are the sign-in authorities credentials may be sent to, and
+	// AllowedEnvironmentDomains the Dataverse hosts tokens may be sent to; anything else
+	// fails with ReasonDestinationNotAllowed before a byte is sent. Entries: an exact host
+	// (any port), host:port, or *.suffix / .suffix for subdomains (see Allowlist). Empty
+	// means DefaultAuthorityHosts and DefaultEnvironmentDomains, Microsoft's public and
+	// national clouds: an on-premises server or a local simulator must be listed.
+	AllowedAuthorityHosts     []string
+	AllowedEnvironmentDomains []string
 	// Now and Sleep replace the clock in tests. Sleep must return ctx.Err() when ctx ends
 	// first.
 	Now   func() time.Time
@@ -48,9 +56,13 @@ type PoolOptions struct {
 // It is safe for concurrent use.
 type Pool struct {
 	opts PoolOptions
+	// envAllow and authAllow are the parsed allowlists; allowErr, when set, is why they
+	// could not be read, and every Client is refused with it.
+	envAllow, authAllow *Allowlist
+	allowErr            error
 
 	mu     sync.Mutex
-	http   map[string]*http.Client // by CA bundle hash
+	http   map[string]httpClients // by CA bundle hash
 	tokens map[tokenIdentity]*tokenEntry
 	envs   map[string]*environment
 }
@@ -87,12 +99,38 @@ func NewPool(opts PoolOptions) *Pool {
 	if opts.Sleep == nil {
 		opts.Sleep = sleep
 	}
-	return &Pool{
+	p := &Pool{
 		opts:   opts,
-		http:   map[string]*http.Client{},
+		http:   map[string]httpClients{},
 		tokens: map[tokenIdentity]*tokenEntry{},
 		envs:   map[string]*environment{},
 	}
+	p.envAllow, p.authAllow, p.allowErr = opts.allowlists()
+	return p
+}
+
+// Validate reports allowlist entries that cannot be read; the manager checks its flags
+// with it at start. A Pool built from invalid options refuses every Client.
+func (o PoolOptions) Validate() error {
+	_, _, err := o.allowlists()
+	return err
+}
+
+func (o PoolOptions) allowlists() (env, auth *Allowlist, err error) {
+	envEntries, authEntries := o.AllowedEnvironmentDomains, o.AllowedAuthorityHosts
+	if len(envEntries) == 0 {
+		envEntries = DefaultEnvironmentDomains
+	}
+	if len(authEntries) == 0 {
+		authEntries = DefaultAuthorityHosts
+	}
+	if env, err = ParseAllowlist(envEntries); err != nil {
+		return nil, nil, fmt.Errorf("--%s: %w", FlagAllowedEnvironmentDomains, err)
+	}
+	if auth, err = ParseAllowlist(authEntries); err != nil {
+		return nil, nil, fmt.Errorf("--%s: %w", FlagAllowedAuthorityHosts, err)
+	}
+	return env, auth, nil
 }
 
 // Client returns a client of environmentURL (normalized, e.g. https://contoso.crm4.dynamics.com
@@ -107,13 +145,29 @@ func (p *Pool) Client(environmentURL string, creds Credentials, caBundlePEM []by
 	if err := creds.validate(op); err != nil {
 		return nil, err
 	}
+	// Destinations are checked here, before any connection, and again by the transport
+	// for every request.
+	if p.allowErr != nil {
+		return nil, newError(op, ReasonDestinationNotAllowed, 0, "", clean(p.allowErr.Error(), maxMessageLen), nil)
+	}
+	envU, _ := url.Parse(envURL)
+	if e := checkDestination(op, p.envAllow, FlagAllowedEnvironmentDomains, "environment", envU); e != nil {
+		return nil, e
+	}
+	authU, err := url.Parse(creds.authorityHost())
+	if err != nil || authU.User != nil || !strings.EqualFold(authU.Scheme, "https") {
+		return nil, newError(op, ReasonInvalidArgument, 0, "", "the authority host must be an https URL without user info", nil)
+	}
+	if e := checkDestination(op, p.authAllow, FlagAllowedAuthorityHosts, "sign-in authority", authU); e != nil {
+		return nil, e
+	}
 	caKey := hashBytes(caBundlePEM)
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	hc, ok := p.http[caKey]
 	if !ok {
-		if hc, err = newHTTPClient(caBundlePEM, p.opts.Timeout); err != nil {
+		if hc, err = newHTTPClients(caBundlePEM, p.opts.Timeout, p.envAllow, p.authAllow); err != nil {
 			e, _ := asError(err)
 			e.Operation = op
 			return nil, e
@@ -132,7 +186,7 @@ func (p *Pool) Client(environmentURL string, creds Credentials, caBundlePEM []by
 		// New or rotated credentials: the old token (and the old secret) is dropped. Two
 		// objects naming one identity with different secrets (one of them stale) replace
 		// each other here: still correct, they just sign in more often.
-		entry = &tokenEntry{fingerprint: fp, source: newTokenSource(creds, scope, probeTransport{client: hc}, p.opts.Now)}
+		entry = &tokenEntry{fingerprint: fp, source: newTokenSource(creds, scope, probeTransport{client: hc.authority, authority: authU}, p.opts.Now)}
 		p.tokens[id] = entry
 	}
 	return &Client{
@@ -140,7 +194,7 @@ func (p *Pool) Client(environmentURL string, creds Credentials, caBundlePEM []by
 		env:     p.environmentLocked(envURL),
 		envURL:  envURL,
 		baseURL: envURL + "/api/data/v9.2/",
-		http:    hc,
+		http:    hc.env,
 		tokens:  entry.source,
 		red:     entry.source.red,
 	}, nil
@@ -214,13 +268,13 @@ func (env *environment) release() { <-env.sem }
 func cleanEnvironmentURL(raw string) (string, error) {
 	s := strings.TrimRight(strings.TrimSpace(raw), "/")
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return "", errInvalidURL
 	}
 	return s, nil
 }
 
-var errInvalidURL = errors.New("the environment URL must be an absolute http(s) URL without query or fragment")
+var errInvalidURL = errors.New("the environment URL must be an absolute http(s) URL without user info, query or fragment")
 
 func hashBytes(b []byte) string {
 	if len(b) == 0 {

@@ -13,9 +13,6 @@ import (
 	"time"
 )
 
-// maxSuccessBody bounds a success answer; the client's queries are small.
-const maxSuccessBody = 32 << 20
-
 // retryMode says when a request may be sent again.
 type retryMode int
 
@@ -154,11 +151,13 @@ func (c *Client) send(ctx context.Context, req *request, body []byte, token stri
 		return nil, !notSent(err), classifyTransport(req.op, err, red)
 	}
 	defer resp.Body.Close()
-	limit := int64(maxSuccessBody)
+	// A success answer is read whole (the transport fails one past maxSuccessBody); of an
+	// error answer only the start is kept, enough for its code and message.
+	var reader io.Reader = resp.Body
 	if resp.StatusCode >= 300 {
-		limit = maxErrorBody
+		reader = io.LimitReader(resp.Body, maxErrorBody)
 	}
-	data, readErr := io.ReadAll(io.LimitReader(resp.Body, limit))
+	data, readErr := io.ReadAll(reader)
 	requestDuration.WithLabelValues(req.op).Observe(time.Since(start).Seconds())
 	requestsTotal.WithLabelValues(req.op, statusLabel(resp.StatusCode)).Inc()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {

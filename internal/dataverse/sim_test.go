@@ -110,10 +110,14 @@ func newSim(t *testing.T, mutate ...func(*dataversesim.Config)) *simFixture {
 		srv: srv, env: srv.Environment(simEnv), certPEM: certPEM, keyPEM: keyPEM, tokenFile: tokenFile,
 		pool: dataverse.NewPool(dataverse.PoolOptions{
 			UserAgent: "dataverse-sim-test", Timeout: 10 * time.Second,
+			AllowedAuthorityHosts: simHosts, AllowedEnvironmentDomains: simHosts,
 			Retry: dataverse.RetryPolicy{MaxAttempts: 3, BaseDelay: 50 * time.Millisecond, MaxDelay: 200 * time.Millisecond, MaxWait: 10 * time.Second},
 		}),
 	}
 }
+
+// simHosts allows the simulator, which listens on the loopback address.
+var simHosts = []string{"127.0.0.1"}
 
 func (f *simFixture) integrationCreds() dataverse.Credentials {
 	return dataverse.Credentials{Type: dataverse.AuthClientSecret, TenantID: simTenant, ClientID: simIntegration,
@@ -481,7 +485,8 @@ func TestSimSignInFailures(t *testing.T) {
 				ca = tt.ca
 			}
 			// A pool of its own: no token cached by an earlier case.
-			pool := dataverse.NewPool(dataverse.PoolOptions{Retry: dataverse.RetryPolicy{BaseDelay: 10 * time.Millisecond}})
+			pool := dataverse.NewPool(dataverse.PoolOptions{Retry: dataverse.RetryPolicy{BaseDelay: 10 * time.Millisecond},
+				AllowedAuthorityHosts: simHosts, AllowedEnvironmentDomains: simHosts})
 			c, err := pool.Client(f.srv.EnvironmentURL(simEnv), tt.creds, ca)
 			if err != nil {
 				t.Fatal(err)

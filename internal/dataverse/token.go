@@ -118,7 +118,7 @@ func (ts *tokenSource) credentialError(op string, err error) error {
 	}
 	// azidentity's constructors reject bad options (tenant, client ID) with plain text
 	// that holds no secret; redact anyway.
-	return newError(op, ReasonAuthenticationFailed, 0, "InvalidCredentials", ts.red.apply(clean(firstLine(err.Error()), maxMessageLen)), nil)
+	return newError(op, ReasonAuthenticationFailed, 0, "InvalidCredentials", ts.red.message(firstLine(err.Error()), maxMessageLen), nil)
 }
 
 var aadstsRE = regexp.MustCompile(`AADSTS\d+`)
@@ -133,7 +133,8 @@ func classifyTokenError(op string, err error, probe *tokenProbe, now time.Time, 
 	status, transportErr := probe.result()
 	if transportErr != nil {
 		e := classifyTransport(op, transportErr, red)
-		if e.Reason == ReasonUnreachable || e.Reason == ReasonTLSError {
+		switch e.Reason {
+		case ReasonUnreachable, ReasonTLSError, ReasonRedirected, ReasonResponseTooLarge:
 			e.Message = "sign-in authority: " + e.Message
 		}
 		return e
@@ -152,9 +153,10 @@ func classifyTokenError(op string, err error, probe *tokenProbe, now time.Time, 
 		}
 		// No answer from the authority: the credential could not even be used (an
 		// unreadable token file, a malformed key).
-		return newError(op, ReasonAuthenticationFailed, 0, "CredentialUnavailable", red.apply(clean(firstLine(stripCredPrefix(err.Error())), maxMessageLen)), nil)
+		return newError(op, ReasonAuthenticationFailed, 0, "CredentialUnavailable", red.message(firstLine(stripCredPrefix(err.Error())), maxMessageLen), nil)
 	}
-	oauthErr, desc := ParseErrorBody(body)
+	// Redacted whole, before summary shortens it.
+	oauthErr, desc := parseErrorBody(body, red.apply)
 	code := aadstsRE.FindString(desc)
 	if code == "" {
 		code = oauthErr

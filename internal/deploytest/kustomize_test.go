@@ -26,11 +26,18 @@ func TestMain(m *testing.M) { testenv.Main(m, &env) }
 // `make deploy` pipes into `kubectl apply`, using the kubectl built with the control plane.
 func renderDeploy(t *testing.T, image string) []byte {
 	t.Helper()
+	return renderDeployOf(t, image, "config/default")
+}
+
+// renderDeployOf renders base (a kustomization path from the repository root) with
+// components added, as `make deploy DEPLOY_BASE=... DEPLOY_COMPONENTS=...` does.
+func renderDeployOf(t *testing.T, image, base string, components ...string) []byte {
+	t.Helper()
 	assets, err := testenv.AssetsDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(testenv.RepoRoot(), "hack", "render-deploy.sh"), image)
+	cmd := exec.Command(filepath.Join(testenv.RepoRoot(), "hack", "render-deploy.sh"), append([]string{image, base}, components...)...)
 	cmd.Env = append(os.Environ(), "KUBECTL="+filepath.Join(assets, "kubectl"))
 	out, err := cmd.Output()
 	if err != nil {
@@ -60,6 +67,7 @@ func TestDeployUsesTheGivenImage(t *testing.T) {
 		"localhost:5000/op":                        "localhost:5000/op:latest",
 		"ghcr.io/bcconnect/op@" + digest:           "ghcr.io/bcconnect/op@" + digest,
 		"salesconnection-operator:dev":             "salesconnection-operator:dev",
+		"registry.example.com/op:2":                "registry.example.com/op:2",
 	}
 	for img, want := range cases {
 		t.Run(img, func(t *testing.T) {

@@ -48,8 +48,17 @@ func Normalize(raw string) (string, error) {
 	if !strings.Contains(s, "://") {
 		s = "https://" + s
 	}
+	if hasUserInfo(s) {
+		return "", errUserInfo
+	}
+	// An "@" anywhere may belong to a password the parser reads as something else
+	// ("https://user:pass/word@host" has the port "pass"): then no error quotes the input.
+	quote := !strings.Contains(s, "@")
 	u, err := url.Parse(s)
 	if err != nil {
+		if !quote {
+			return "", errors.New("the URL cannot be parsed")
+		}
 		return "", fmt.Errorf("the URL cannot be parsed: %w", stripURL(err))
 	}
 	scheme := strings.ToLower(u.Scheme)
@@ -57,7 +66,7 @@ func Normalize(raw string) (string, error) {
 		return "", fmt.Errorf("the URL scheme %q is not supported: use https", u.Scheme)
 	}
 	if u.User != nil {
-		return "", errors.New("the URL must not contain a user name or password")
+		return "", errUserInfo
 	}
 	host := strings.ToLower(u.Hostname())
 	if host == "" {
@@ -65,6 +74,9 @@ func Normalize(raw string) (string, error) {
 	}
 	port := u.Port()
 	if port != "" && !isPort(port) {
+		if !quote {
+			return "", errors.New("the URL port is not a number between 1 and 65535")
+		}
 		return "", fmt.Errorf("the URL port %q is not a number between 1 and 65535", port)
 	}
 	port = strings.TrimLeft(port, "0")
@@ -90,6 +102,18 @@ func Normalize(raw string) (string, error) {
 		out += "/" + org
 	}
 	return out, nil
+}
+
+var errUserInfo = errors.New("the URL must not contain a user name or password")
+
+// hasUserInfo reports an "@" in the authority (between "://" and the first "/", "?" or
+// "#"), found without the parser, whose errors could quote a part of the password.
+func hasUserInfo(s string) bool {
+	_, rest, _ := strings.Cut(s, "://")
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	return strings.Contains(rest, "@")
 }
 
 // IsOnline reports whether the normalized URL is a Dynamics 365 online host.

@@ -79,6 +79,42 @@ func TestNormalizeRefuses(t *testing.T) {
 	}
 }
 
+// TestErrorsNeverEchoUserInfo: whatever is wrong with a URL that carries a user name or
+// password, the error quotes no part of them, not even through the parser's messages
+// ("invalid URL escape", "invalid port").
+func TestErrorsNeverEchoUserInfo(t *testing.T) {
+	for _, in := range []string{
+		"https://admin:Pw-S3CR3T@contoso.crm.dynamics.com",
+		"https://admin:Pw%zzS3CR3T@contoso.crm.dynamics.com",
+		"admin:Pw%zzS3CR3T@contoso.crm.dynamics.com",
+		"https://admin:Pw-S3CR3T@contoso.crm.dynamics.com:99x",
+		"https://admin:Pw-S3CR3T@[::1",
+		"https://admin:Pw-S3CR3T@ho^st",
+		"https://admin:Pw-S3CR3T@host%zz",
+		"https://admin:Pw-S3CR3T/x@contoso.crm.dynamics.com", // the parser sees port "Pw-S3CR3T"
+		"https://admin:Pw/S3CR3T@contoso.crm.dynamics.com",
+		"https://admin:Pw?S3CR3T@contoso.crm.dynamics.com",
+		"https://admin:Pw#S3CR3T@contoso.crm.dynamics.com",
+		"http://admin:Pw-S3CR3T@crm.local:5555/org",
+		"ftp://admin:Pw-S3CR3T@host",
+	} {
+		t.Run(in, func(t *testing.T) {
+			got, err := Normalize(in)
+			if err == nil {
+				if strings.Contains(got, "S3CR3T") {
+					t.Fatalf("Normalize kept the password in %q", got)
+				}
+				return
+			}
+			for _, part := range []string{"S3CR3T", "Pw", "admin", "%zz"} {
+				if strings.Contains(err.Error(), part) {
+					t.Errorf("error %q quotes %q", err, part)
+				}
+			}
+		})
+	}
+}
+
 func TestIsOnline(t *testing.T) {
 	if !IsOnline("https://contoso.crm4.dynamics.com") || IsOnline("https://127.0.0.1:8443/contoso") {
 		t.Error("IsOnline misclassifies hosts")

@@ -10,8 +10,21 @@ import (
 	"strings"
 )
 
-// MaxManifestSize bounds solution.xml, so a hostile package cannot exhaust memory.
-const MaxManifestSize = 16 << 20
+// Bounds of a solution package, so a hostile one (a zip bomb, a directory of millions
+// of entries) cannot exhaust the operator's memory or be passed on to Dataverse. The
+// package comes from a ConfigMap, at most 1 MiB; the real Business Central integration
+// solution is a few MB zipped at most, its XML compressing some ten to twenty times.
+const (
+	// MaxEntries bounds the files in the zip: a real package has one per web resource,
+	// workflow, report or plug-in assembly, a few hundred at most.
+	MaxEntries = 5000
+	// MaxUncompressedSize bounds the sum of the entries' uncompressed sizes: far above
+	// what 1 MiB of zipped XML holds, far below what a bomb declares.
+	MaxUncompressedSize = 128 << 20
+	// MaxManifestSize bounds solution.xml, which lists the root components and missing
+	// dependencies: tens of KiB for a real solution.
+	MaxManifestSize = 4 << 20
+)
 
 // Manifest is what solution.xml says about a package.
 type Manifest struct {
@@ -70,15 +83,9 @@ func Read(pkg []byte) (Manifest, error) {
 	if err != nil {
 		return Manifest{}, fmt.Errorf("the solution package is not a zip file: %w", err)
 	}
-	var f *zip.File
-	for _, zf := range zr.File {
-		if strings.EqualFold(zf.Name, "solution.xml") {
-			f = zf
-			break
-		}
-	}
-	if f == nil {
-		return Manifest{}, errors.New("the solution package has no solution.xml at its top level")
+	f, err := findManifest(zr.File)
+	if err != nil {
+		return Manifest{}, err
 	}
 	rc, err := f.Open()
 	if err != nil {
@@ -93,6 +100,50 @@ func Read(pkg []byte) (Manifest, error) {
 		return Manifest{}, fmt.Errorf("solution.xml is larger than %d bytes", MaxManifestSize)
 	}
 	return parseManifest(data)
+}
+
+// findManifest checks the package's bounds and returns its one solution.xml. Two are
+// refused: this reader and Dataverse's could each pick a different one.
+func findManifest(files []*zip.File) (*zip.File, error) {
+	if len(files) > MaxEntries {
+		return nil, fmt.Errorf("the solution package has %d files, more than %d", len(files), MaxEntries)
+	}
+	var total uint64
+	var manifest *zip.File
+	for _, zf := range files {
+		total += zf.UncompressedSize64
+		if zf.UncompressedSize64 > MaxUncompressedSize || total > MaxUncompressedSize {
+			return nil, fmt.Errorf("the solution package unpacks to more than %d bytes", MaxUncompressedSize)
+		}
+		if !isManifestName(zf.Name) {
+			continue
+		}
+		if manifest != nil {
+			return nil, errors.New("the solution package has more than one solution.xml")
+		}
+		manifest = zf
+	}
+	if manifest == nil {
+		return nil, errors.New("the solution package has no solution.xml at its top level")
+	}
+	if manifest.UncompressedSize64 > MaxManifestSize {
+		return nil, fmt.Errorf("solution.xml is larger than %d bytes", MaxManifestSize)
+	}
+	return manifest, nil
+}
+
+// isManifestName reports a top-level solution.xml, however the zip spells the path
+// (case, a leading "./" or "/", backslashes).
+func isManifestName(name string) bool {
+	name = strings.ReplaceAll(name, `\`, "/")
+	for {
+		trimmed := strings.TrimPrefix(strings.TrimPrefix(name, "./"), "/")
+		if trimmed == name {
+			break
+		}
+		name = trimmed
+	}
+	return strings.EqualFold(name, "solution.xml")
 }
 
 func parseManifest(data []byte) (Manifest, error) {

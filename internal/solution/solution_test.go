@@ -3,6 +3,7 @@ package solution
 import (
 	"archive/zip"
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -46,6 +47,31 @@ func TestReadRefusesBrokenPackages(t *testing.T) {
 		_ = zw.Close()
 		return buf.Bytes()
 	}
+	// zipOf writes files in order; a body of "\x00*N" is N zero bytes.
+	zipOf := func(files ...[2]string) []byte {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for _, f := range files {
+			w, _ := zw.Create(f[0])
+			if n, err := strconv.Atoi(strings.TrimPrefix(f[1], "\x00*")); err == nil && strings.HasPrefix(f[1], "\x00*") {
+				chunk := make([]byte, 1<<20)
+				for ; n > 0; n -= len(chunk) {
+					_, _ = w.Write(chunk[:min(n, len(chunk))])
+				}
+				continue
+			}
+			_, _ = w.Write([]byte(f[1]))
+		}
+		_ = zw.Close()
+		return buf.Bytes()
+	}
+	valid := `<ImportExportXml><SolutionManifest><UniqueName>x</UniqueName><Version>1.0.0.0</Version></SolutionManifest></ImportExportXml>`
+	manyFiles := [][2]string{{"solution.xml", valid}}
+	for i := 0; i < MaxEntries; i++ {
+		manyFiles = append(manyFiles, [2]string{"WebResources/r" + strconv.Itoa(i), ""})
+	}
+	// A valid manifest padded past MaxManifestSize with white space inside the root.
+	bigManifest := `<ImportExportXml>` + strings.Repeat(" ", MaxManifestSize) + `<SolutionManifest><UniqueName>x</UniqueName><Version>1.0.0.0</Version></SolutionManifest></ImportExportXml>`
 	manifest := func(inner string) []byte {
 		return zipWith("solution.xml", `<ImportExportXml><SolutionManifest>`+inner+`</SolutionManifest></ImportExportXml>`)
 	}
@@ -63,6 +89,13 @@ func TestReadRefusesBrokenPackages(t *testing.T) {
 		{"bad version", manifest("<UniqueName>x</UniqueName><Version>1.x</Version>"), "not a number"},
 		{"one-part version", manifest("<UniqueName>x</UniqueName><Version>1</Version>"), "two to four"},
 		{"bad managed flag", manifest("<UniqueName>x</UniqueName><Version>1.0</Version><Managed>maybe</Managed>"), "Managed"},
+		{"too many files", zipOf(manyFiles...), "more than 5000"},
+		{"zip bomb", zipOf([2]string{"solution.xml", valid}, [2]string{"customizations.xml", "\x00*" + strconv.Itoa(MaxUncompressedSize+1)}), "unpacks to more than"},
+		{"bombs adding up", zipOf([2]string{"a", "\x00*" + strconv.Itoa(MaxUncompressedSize/2+1)}, [2]string{"solution.xml", valid}, [2]string{"b", "\x00*" + strconv.Itoa(MaxUncompressedSize/2+1)}), "unpacks to more than"},
+		{"large solution.xml", zipOf([2]string{"solution.xml", bigManifest}), "larger than"},
+		{"two solution.xml", zipOf([2]string{"solution.xml", valid}, [2]string{"Solution.XML", valid}), "more than one solution.xml"},
+		{"solution.xml spelled as a path", zipOf([2]string{"solution.xml", valid}, [2]string{"./solution.xml", valid}), "more than one solution.xml"},
+		{"solution.xml with a backslash", zipOf([2]string{`\solution.xml`, valid}, [2]string{"solution.xml", valid}), "more than one solution.xml"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
