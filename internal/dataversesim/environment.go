@@ -92,7 +92,7 @@ type Environment struct {
 	holdImports bool
 	// releaseBefore: the operation whose next request first lets held imports complete.
 	releaseBefore string
-	faults        *faults
+	faults        *Faults
 }
 
 func newEnvironment(cfg EnvironmentConfig) (*Environment, error) {
@@ -255,7 +255,7 @@ func (e *Environment) TenantID() string { return e.tenantID }
 func (e *Environment) OrganizationID() string { return e.orgID }
 
 // Faults are the environment's fault knobs.
-func (e *Environment) Faults() *faults { return e.faults }
+func (e *Environment) Faults() *Faults { return e.faults }
 
 // UserByApplicationID returns the application user of a client id.
 func (e *Environment) UserByApplicationID(appID string) (User, bool) {
