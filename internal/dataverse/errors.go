@@ -115,9 +115,6 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Temporary reports whether retrying may succeed (net.Error style).
-func (e *Error) Temporary() bool { return e.Kind == Transient }
-
 // asError finds the *Error in err's chain.
 func asError(err error) (*Error, bool) {
 	var e *Error
@@ -139,9 +136,6 @@ func IsNotFound(err error) bool { return ReasonOf(err) == ReasonNotFound }
 
 // IsDuplicate reports a record or association that exists already.
 func IsDuplicate(err error) bool { return ReasonOf(err) == ReasonDuplicate }
-
-// IsThrottled reports a 429 or an environment still inside its Retry-After window.
-func IsThrottled(err error) bool { return ReasonOf(err) == ReasonThrottled }
 
 // RetryAfter is how long the server asked to wait before the next attempt; 0 when it
 // did not say.

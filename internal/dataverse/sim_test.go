@@ -713,7 +713,7 @@ func TestSimImportFailures(t *testing.T) {
 		t.Errorf("RunningImports after the import completed = %+v, %v", jobs, err)
 	}
 	h, op := importAndWait(t, ctx, admin, integrationPackage(t, "25.0.2.0"))
-	if op.Succeeded() || !op.Failed() || op.StatusCode != dataverse.AsyncStatusFailed {
+	if !op.Done() || op.Succeeded() || op.StatusCode != dataverse.AsyncStatusFailed {
 		t.Fatalf("import = %+v, want failed", op)
 	}
 	res, err := admin.GetImportResult(ctx, h.ImportJobKey)
@@ -735,7 +735,7 @@ func TestSimImportMissingDependency(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, op := importAndWait(t, ctx, admin, pkg)
-	if !op.Failed() || op.StatusCode != dataverse.AsyncStatusFailed {
+	if !op.Done() || op.Succeeded() || op.StatusCode != dataverse.AsyncStatusFailed {
 		t.Fatalf("import = %+v, want failed", op)
 	}
 	res, err := admin.GetImportResult(ctx, h.ImportJobKey)

@@ -245,9 +245,6 @@ func (e *Environment) roleByNameLocked(name, bu string) *Role {
 	return nil
 }
 
-// Name is the environment's organization name.
-func (e *Environment) Name() string { return e.name }
-
 // TenantID is the Entra ID tenant the environment belongs to.
 func (e *Environment) TenantID() string { return e.tenantID }
 

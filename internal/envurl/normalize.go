@@ -92,12 +92,6 @@ func Normalize(raw string) (string, error) {
 	return out, nil
 }
 
-// IsOnline reports whether the normalized URL is a Dynamics 365 online host.
-func IsOnline(normalized string) bool {
-	u, err := url.Parse(normalized)
-	return err == nil && isOnline(strings.ToLower(u.Hostname()))
-}
-
 func isOnline(host string) bool {
 	for _, suffix := range onlineSuffixes {
 		if strings.HasSuffix(host, suffix) {
