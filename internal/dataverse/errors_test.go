@@ -279,7 +279,7 @@ func TestRedactorShortValues(t *testing.T) {
 		{"not inside the marker", []string{"RE", "longsecret"}, "longsecret RE", "[REDACTED] [REDACTED]"},
 		{"longer value first", []string{"ab", "ab-cd-ef"}, "got ab-cd-ef and ab", "got [REDACTED] and [REDACTED]"},
 		{"empty values ignored", []string{"", "x"}, "x marks", "[REDACTED] marks"},
-		{"unicode neighbours", []string{"é"}, "café é", "café [REDACTED]"},
+		{"unicode neighbors", []string{"é"}, "café é", "café [REDACTED]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -68,7 +68,7 @@ func (r redactor) apply(s string) string {
 	return s
 }
 
-// replaceWholeToken hides v where neither neighbour is a letter or a digit.
+// replaceWholeToken hides v where neither neighbor is a letter or a digit.
 func replaceWholeToken(s, v string) string {
 	var b strings.Builder
 	for {

@@ -282,7 +282,7 @@ func TestSimEveryCall(t *testing.T) {
 	if got := f.env.UserRoles(who.UserID); strings.Join(got, ",") != "Basic User,Integration User" {
 		t.Errorf("roles after DisassociateRole = %v", got)
 	}
-	// System Administrator is recognised by its template id.
+	// System Administrator is recognized by its template id.
 	adminUser, _ := f.env.UserByApplicationID(simAdmin)
 	adminRoles, err := admin.GetUserRoles(ctx, adminUser.ID)
 	if err != nil || len(adminRoles) != 1 || adminRoles[0].RoleTemplateID != dataversesim.SystemAdministratorTemplateID {
