@@ -51,12 +51,21 @@ vet: ## Run go vet.
 helm: ## Build helm from the Go module proxy into bin/helm (skipped when built).
 	./hack/build-helm.sh
 
+.PHONY: golangci-lint
+golangci-lint: ## Build golangci-lint from the Go module proxy into bin/golangci-lint (skipped when built).
+	./hack/build-golangci-lint.sh
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint (.golangci.yml) and fail on exported identifiers only tests use.
+	"$$(./hack/build-golangci-lint.sh --print-path)" run ./...
+	go run ./hack/test-only-exports
+
 .PHONY: controlplane
 controlplane: ## Build kube-apiserver, etcd and kubectl from source (skipped when built).
 	./hack/build-controlplane.sh
 
 .PHONY: test
-test: verify-generated vet controlplane helm ## Run every test against a real kube-apiserver and etcd.
+test: verify-generated vet lint controlplane helm ## Run every test against a real kube-apiserver and etcd.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_DIR)" HELM="$$(./hack/build-helm.sh --print-path)" go test -count=1 -timeout $(TEST_TIMEOUT) ./...
 

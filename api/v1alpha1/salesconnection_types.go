@@ -512,7 +512,3 @@ type SalesConnectionList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []SalesConnection `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&SalesConnection{}, &SalesConnectionList{})
-}

@@ -166,7 +166,7 @@ func (d *demo) applyAndWatch(ctx context.Context) (*Outcome, error) {
 	ns := "default"
 	samples := filepath.Join(d.root, "config", "samples", "demo")
 	d.step("Applying %s (Secrets, two SalesConnections), with the simulator's CA Secret and the solution ConfigMap", samples)
-	if err := d.kubectlApply(filepath.Join(samples, "secrets.yaml"), nil); err != nil {
+	if err := d.kubectlApply(ctx, filepath.Join(samples, "secrets.yaml"), nil); err != nil {
 		return nil, err
 	}
 	ca, err := os.ReadFile(filepath.Join(d.o.workDir, "ca.crt"))
@@ -194,7 +194,7 @@ func (d *demo) applyAndWatch(ctx context.Context) (*Outcome, error) {
 		return nil, err
 	}
 	manifest = bytes.ReplaceAll(manifest, []byte(sampleBase), []byte(d.simURL))
-	if err := d.kubectlApply("-", manifest); err != nil {
+	if err := d.kubectlApply(ctx, "-", manifest); err != nil {
 		return nil, err
 	}
 
@@ -251,9 +251,9 @@ func (d *demo) printChanges(seen map[string]string, sc *salesv1alpha1.SalesConne
 }
 
 // report prints the final state the way a person would look at it.
-func (d *demo) report(out *Outcome) error {
+func (d *demo) report(ctx context.Context, out *Outcome) error {
 	d.step("kubectl get salesconnections -o wide")
-	if err := d.kubectl(d.o.out, "get", "salesconnections", "-o", "wide"); err != nil {
+	if err := d.kubectl(ctx, d.o.out, "get", "salesconnections", "-o", "wide"); err != nil {
 		return err
 	}
 	for _, sc := range []*salesv1alpha1.SalesConnection{out.Ready, out.Stalled} {
@@ -268,8 +268,8 @@ func (d *demo) report(out *Outcome) error {
 	return nil
 }
 
-func (d *demo) kubectl(stdout io.Writer, args ...string) error {
-	cmd := exec.Command(d.kubectlPath, append([]string{"--kubeconfig", d.kubeconfig}, args...)...)
+func (d *demo) kubectl(ctx context.Context, stdout io.Writer, args ...string) error {
+	cmd := exec.CommandContext(ctx, d.kubectlPath, append([]string{"--kubeconfig", d.kubeconfig}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -278,8 +278,8 @@ func (d *demo) kubectl(stdout io.Writer, args ...string) error {
 	return nil
 }
 
-func (d *demo) kubectlApply(file string, stdin []byte) error {
-	cmd := exec.Command(d.kubectlPath, "--kubeconfig", d.kubeconfig, "apply", "-n", "default", "-f", file)
+func (d *demo) kubectlApply(ctx context.Context, file string, stdin []byte) error {
+	cmd := exec.CommandContext(ctx, d.kubectlPath, "--kubeconfig", d.kubeconfig, "apply", "-n", "default", "-f", file)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
@@ -295,9 +295,12 @@ func (d *demo) kubectlApply(file string, stdin []byte) error {
 
 // waitReadyz waits for the operator's readiness probe.
 func waitReadyz(ctx context.Context, addr string, p *proc.Process) error {
-	url := "http://" + addr + "/readyz"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/readyz", nil)
+	if err != nil {
+		return err
+	}
 	for {
-		resp, err := http.Get(url)
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

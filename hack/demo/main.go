@@ -27,8 +27,9 @@ func main() {
 	o.out = os.Stdout
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if _, err := run(ctx, o); err != nil {
+	_, err := run(ctx, o)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
@@ -47,7 +48,7 @@ func run(ctx context.Context, o options) (d *demo, err error) {
 	if d.outcome, err = d.applyAndWatch(ctx); err != nil {
 		return d, err
 	}
-	if err := d.report(d.outcome); err != nil {
+	if err := d.report(ctx, d.outcome); err != nil {
 		return d, err
 	}
 	if !o.keep {

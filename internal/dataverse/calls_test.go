@@ -416,18 +416,18 @@ func TestInvalidIDsAreRefusedBeforeSending(t *testing.T) {
 
 func TestAsyncOperationHelpers(t *testing.T) {
 	tests := []struct {
-		op                      AsyncOperation
-		done, succeeded, failed bool
+		op              AsyncOperation
+		done, succeeded bool
 	}{
-		{AsyncOperation{StateCode: 0, StatusCode: 10}, false, false, false},
-		{AsyncOperation{StateCode: 2, StatusCode: 20}, false, false, false},
-		{AsyncOperation{StateCode: 3, StatusCode: 30}, true, true, false},
-		{AsyncOperation{StateCode: 3, StatusCode: 31}, true, false, true},
-		{AsyncOperation{StateCode: 3, StatusCode: 32}, true, false, true},
+		{AsyncOperation{StateCode: 0, StatusCode: 10}, false, false},
+		{AsyncOperation{StateCode: 2, StatusCode: 20}, false, false},
+		{AsyncOperation{StateCode: 3, StatusCode: 30}, true, true},
+		{AsyncOperation{StateCode: 3, StatusCode: 31}, true, false},
+		{AsyncOperation{StateCode: 3, StatusCode: 32}, true, false},
 	}
 	for _, tt := range tests {
-		if tt.op.Done() != tt.done || tt.op.Succeeded() != tt.succeeded || tt.op.Failed() != tt.failed {
-			t.Errorf("%+v: Done %v Succeeded %v Failed %v", tt.op, tt.op.Done(), tt.op.Succeeded(), tt.op.Failed())
+		if tt.op.Done() != tt.done || tt.op.Succeeded() != tt.succeeded {
+			t.Errorf("%+v: Done %v Succeeded %v", tt.op, tt.op.Done(), tt.op.Succeeded())
 		}
 	}
 }

@@ -10,15 +10,11 @@ import (
 type Client struct {
 	pool    *Pool
 	env     *environment
-	envURL  string
 	baseURL string
 	http    *http.Client
 	tokens  *tokenSource
 	red     redactor
 }
-
-// EnvironmentURL is the environment this client talks to.
-func (c *Client) EnvironmentURL() string { return c.envURL }
 
 // WhoAmI is the caller's identity in the environment.
 type WhoAmI struct {

@@ -18,6 +18,7 @@ import (
 // AuthType is how a principal signs in (the XRM connection string's AuthType).
 type AuthType string
 
+// The sign-in types the client supports.
 const (
 	AuthClientSecret     AuthType = "ClientSecret"
 	AuthCertificate      AuthType = "Certificate"

@@ -218,8 +218,8 @@ func textOf(body []byte) string {
 }
 
 // clean makes s safe to show: valid UTF-8, control characters and runs of white space
-// folded to one space, at most max bytes (cut at a rune boundary).
-func clean(s string, max int) string {
+// folded to one space, at most limit bytes (cut at a rune boundary).
+func clean(s string, limit int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	var b strings.Builder
 	space := false
@@ -233,18 +233,18 @@ func clean(s string, max int) string {
 		}
 		space = false
 		b.WriteRune(r)
-		if b.Len() >= max {
+		if b.Len() >= limit {
 			break
 		}
 	}
-	return truncate(b.String(), max)
+	return truncate(b.String(), limit)
 }
 
-func truncate(s string, max int) string {
-	if len(s) <= max {
+func truncate(s string, limit int) string {
+	if len(s) <= limit {
 		return s
 	}
-	cut := max
+	cut := limit
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

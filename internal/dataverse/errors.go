@@ -29,36 +29,38 @@ func (k Kind) String() string {
 type Reason string
 
 const (
-	// ReasonAuthenticationFailed: the sign-in authority refused the credentials (invalid
-	// client, grant, unknown tenant), the credentials are unusable (a certificate without
-	// a key), or Dataverse refused a freshly issued token.
+	// ReasonAuthenticationFailed means the sign-in authority refused the credentials
+	// (invalid client, grant, unknown tenant), the credentials are unusable (a certificate
+	// without a key), or Dataverse refused a freshly issued token.
 	ReasonAuthenticationFailed Reason = "AuthenticationFailed"
-	// ReasonUnreachable: Dataverse or the sign-in authority could not be reached or did not
-	// answer (DNS, refused connections, timeouts, the token endpoint's 5xx).
+	// ReasonUnreachable means Dataverse or the sign-in authority could not be reached or
+	// did not answer (DNS, refused connections, timeouts, the token endpoint's 5xx).
 	ReasonUnreachable Reason = "Unreachable"
-	// ReasonTLSError: the server certificate failed verification.
+	// ReasonTLSError means the server certificate failed verification.
 	ReasonTLSError Reason = "TLSError"
-	// ReasonPrivilegeDenied: 403; the principal lacks a privilege.
+	// ReasonPrivilegeDenied is a 403: the principal lacks a privilege.
 	ReasonPrivilegeDenied Reason = "PrivilegeDenied"
-	// ReasonNotFound: 404; the record, or the entity set itself, does not exist.
+	// ReasonNotFound is a 404: the record, or the entity set itself, does not exist.
 	ReasonNotFound Reason = "NotFound"
-	// ReasonDuplicate: the record or association exists already.
+	// ReasonDuplicate means the record or association exists already.
 	ReasonDuplicate Reason = "Duplicate"
-	// ReasonConflict: 412 concurrency mismatch; re-read and try again.
+	// ReasonConflict is a 412 concurrency mismatch: re-read and try again.
 	ReasonConflict Reason = "Conflict"
-	// ReasonThrottled: 429 service protection limits; RetryAfter says how long to wait.
+	// ReasonThrottled is a 429 of the service protection limits: RetryAfter says how long
+	// to wait.
 	ReasonThrottled Reason = "Throttled"
-	// ReasonImportInProgress: another solution import or uninstall is running.
+	// ReasonImportInProgress means another solution import or uninstall is running.
 	ReasonImportInProgress Reason = "ImportInProgress"
-	// ReasonServerError: 5xx or 408 from Dataverse.
+	// ReasonServerError is a 5xx or 408 from Dataverse.
 	ReasonServerError Reason = "ServerError"
-	// ReasonBadRequest: Dataverse rejected the request (400 and other 4xx).
+	// ReasonBadRequest means Dataverse rejected the request (400 and other 4xx).
 	ReasonBadRequest Reason = "BadRequest"
-	// ReasonInvalidResponse: a success answer that could not be read.
+	// ReasonInvalidResponse is a success answer that could not be read.
 	ReasonInvalidResponse Reason = "InvalidResponse"
-	// ReasonInvalidArgument: the caller passed something that cannot be sent (not a GUID).
+	// ReasonInvalidArgument means the caller passed something that cannot be sent (not a
+	// GUID).
 	ReasonInvalidArgument Reason = "InvalidArgument"
-	// ReasonCanceled: the caller's context ended.
+	// ReasonCanceled means the caller's context ended.
 	ReasonCanceled Reason = "Canceled"
 	// ReasonDestinationNotAllowed: the environment or the sign-in authority (or a request
 	// the sign-in library makes) is not on the cluster admin's allowlists; nothing was
@@ -126,9 +128,6 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Temporary reports whether retrying may succeed (net.Error style).
-func (e *Error) Temporary() bool { return e.Kind == Transient }
-
 // asError finds the *Error in err's chain.
 func asError(err error) (*Error, bool) {
 	var e *Error
@@ -150,9 +149,6 @@ func IsNotFound(err error) bool { return ReasonOf(err) == ReasonNotFound }
 
 // IsDuplicate reports a record or association that exists already.
 func IsDuplicate(err error) bool { return ReasonOf(err) == ReasonDuplicate }
-
-// IsThrottled reports a 429 or an environment still inside its Retry-After window.
-func IsThrottled(err error) bool { return ReasonOf(err) == ReasonThrottled }
 
 // RetryAfter is how long the server asked to wait before the next attempt; 0 when it
 // did not say.

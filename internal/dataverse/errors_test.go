@@ -231,7 +231,7 @@ func TestClassifyTransport(t *testing.T) {
 func TestErrorHelpers(t *testing.T) {
 	e := &Error{Operation: "GetSolution", StatusCode: 429, Code: "0x80072322", Message: "slow down", RetryAfter: 5 * time.Second, Kind: Transient, Reason: ReasonThrottled}
 	wrapped := fmt.Errorf("reading the solution: %w", e)
-	if !IsTransient(wrapped) || !IsThrottled(wrapped) || RetryAfter(wrapped) != 5*time.Second || ReasonOf(wrapped) != ReasonThrottled {
+	if !IsTransient(wrapped) || ReasonOf(wrapped) != ReasonThrottled || RetryAfter(wrapped) != 5*time.Second {
 		t.Errorf("helpers do not see through wrapping")
 	}
 	if IsNotFound(wrapped) || IsDuplicate(wrapped) {
@@ -279,7 +279,7 @@ func TestRedactorShortValues(t *testing.T) {
 		{"not inside the marker", []string{"RE", "longsecret"}, "longsecret RE", "[REDACTED] [REDACTED]"},
 		{"longer value first", []string{"ab", "ab-cd-ef"}, "got ab-cd-ef and ab", "got [REDACTED] and [REDACTED]"},
 		{"empty values ignored", []string{"", "x"}, "x marks", "[REDACTED] marks"},
-		{"unicode neighbours", []string{"é"}, "café é", "café [REDACTED]"},
+		{"unicode neighbors", []string{"é"}, "café é", "café [REDACTED]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

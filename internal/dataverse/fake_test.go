@@ -145,7 +145,7 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 			"ver": "1.0", "account_type": "Managed", "domain_name": "contoso.com", "cloud_instance_name": "microsoftonline.com", "cloud_audience_urn": "urn:federation:MicrosoftOnline",
 		})
 	case strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token"):
-		f.token(w, r, body)
+		f.token(w, body)
 	case strings.HasPrefix(r.URL.Path, "/org/api/data/v9.2/"):
 		f.mu.Lock()
 		f.requests = append(f.requests, recorded{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/org/api/data/v9.2/"),
@@ -168,7 +168,7 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fakeServer) token(w http.ResponseWriter, r *http.Request, body []byte) {
+func (f *fakeServer) token(w http.ResponseWriter, body []byte) {
 	form, _ := url.ParseQuery(string(body))
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -176,7 +176,7 @@ func (f *fakeServer) token(w http.ResponseWriter, r *http.Request, body []byte) 
 	if f.tokenStatus != 0 {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(f.tokenStatus)
-		io.WriteString(w, f.tokenBody)
+		_, _ = io.WriteString(w, f.tokenBody)
 		return
 	}
 	fail := func(code, desc string) {

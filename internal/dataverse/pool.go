@@ -192,7 +192,6 @@ func (p *Pool) Client(environmentURL string, creds Credentials, caBundlePEM []by
 	return &Client{
 		pool:    p,
 		env:     p.environmentLocked(envURL),
-		envURL:  envURL,
 		baseURL: envURL + "/api/data/v9.2/",
 		http:    hc.env,
 		tokens:  entry.source,

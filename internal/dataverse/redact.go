@@ -206,7 +206,7 @@ func stripSpace(s string) string {
 	}, s)
 }
 
-// replaceWholeToken hides v where neither neighbour is a letter or a digit.
+// replaceWholeToken hides v where neither neighbor is a letter or a digit.
 func replaceWholeToken(s, v string) string {
 	var b strings.Builder
 	for {

@@ -286,7 +286,7 @@ func TestSimEveryCall(t *testing.T) {
 	if got := f.env.UserRoles(who.UserID); strings.Join(got, ",") != "Basic User,Integration User" {
 		t.Errorf("roles after DisassociateRole = %v", got)
 	}
-	// System Administrator is recognised by its template id.
+	// System Administrator is recognized by its template id.
 	adminUser, _ := f.env.UserByApplicationID(simAdmin)
 	adminWithRoles, err := admin.GetSystemUser(ctx, adminUser.ID)
 	if adminRoles := adminWithRoles.Roles; err != nil || len(adminRoles) != 1 || adminRoles[0].RoleTemplateID != dataversesim.SystemAdministratorTemplateID {
@@ -719,7 +719,7 @@ func TestSimImportFailures(t *testing.T) {
 		t.Errorf("RunningImports after the import completed = %+v, %v", jobs, err)
 	}
 	h, op := importAndWait(t, ctx, admin, integrationPackage(t, "25.0.2.0"))
-	if op.Succeeded() || !op.Failed() || op.StatusCode != dataverse.AsyncStatusFailed {
+	if !op.Done() || op.Succeeded() || op.StatusCode != dataverse.AsyncStatusFailed {
 		t.Fatalf("import = %+v, want failed", op)
 	}
 	res, err := admin.GetImportResult(ctx, h.ImportJobKey)
@@ -741,7 +741,7 @@ func TestSimImportMissingDependency(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, op := importAndWait(t, ctx, admin, pkg)
-	if !op.Failed() || op.StatusCode != dataverse.AsyncStatusFailed {
+	if !op.Done() || op.Succeeded() || op.StatusCode != dataverse.AsyncStatusFailed {
 		t.Fatalf("import = %+v, want failed", op)
 	}
 	res, err := admin.GetImportResult(ctx, h.ImportJobKey)

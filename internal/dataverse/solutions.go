@@ -125,9 +125,6 @@ func (a AsyncOperation) Succeeded() bool {
 	return a.Done() && a.StatusCode == AsyncStatusSucceeded
 }
 
-// Failed reports a job that completed with a failure or was canceled.
-func (a AsyncOperation) Failed() bool { return a.Done() && a.StatusCode != AsyncStatusSucceeded }
-
 // GetAsyncOperation reads a system job. Dataverse deletes finished jobs after a while:
 // then the error is NotFound.
 func (c *Client) GetAsyncOperation(ctx context.Context, id string) (AsyncOperation, error) {

@@ -32,7 +32,7 @@ type tokenSource struct {
 	now       func() time.Time
 	red       redactor
 
-	// lock admits one sign-in at a time (a buffered channel, so waiting honours ctx).
+	// lock admits one sign-in at a time (a buffered channel, so waiting honors ctx).
 	lock      chan struct{}
 	cred      azcore.TokenCredential
 	token     string

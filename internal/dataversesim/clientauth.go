@@ -100,7 +100,7 @@ func (s *Server) verifyCertificateAssertion(app *AppConfig, assertion, tokenEndp
 		if err != nil {
 			continue
 		}
-		sum1, sum256 := sha1.Sum(c.Raw), sha256.Sum256(c.Raw) //nolint:gosec
+		sum1, sum256 := sha1.Sum(c.Raw), sha256.Sum256(c.Raw) //nolint:gosec // x5t is a SHA-1 thumbprint by definition (RFC 7515); only matched, never trusted
 		if thumbprintMatches(x5t, sum1[:]) || thumbprintMatches(x5t256, sum256[:]) {
 			cert = c
 		}
@@ -119,7 +119,7 @@ func (s *Server) verifyCertificateAssertion(app *AppConfig, assertion, tokenEndp
 // verifyFederatedAssertion checks a token of a trusted issuer (a Kubernetes service
 // account token, for workload identity).
 func (s *Server) verifyFederatedAssertion(app *AppConfig, assertion string) error {
-	var lastErr error = errors.New("the application trusts no federated issuer")
+	lastErr := errors.New("the application trusts no federated issuer")
 	for _, fc := range app.FederatedCredentials {
 		key, err := parsePublicKey(fc.PublicKeyPEM)
 		if err != nil {

@@ -55,9 +55,9 @@ func TestFaultsFromConfig(t *testing.T) {
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 
 	flaky := token(t, srv, hc, adminApp, adminSecret, "flaky")
-	req, _ := http.NewRequest("GET", srv.EnvironmentURL("flaky")+"/api/data/v9.2/WhoAmI", nil)
+	req, _ := http.NewRequest(http.MethodGet, srv.EnvironmentURL("flaky")+"/api/data/v9.2/WhoAmI", nil)
 	req.Header.Set("Authorization", "Bearer "+flaky)
-	if resp, err := hc.Do(req); err != nil || resp.StatusCode != 503 {
+	if resp, err := hc.Do(req); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("flaky WhoAmI = %v %v, want 503", resp, err)
 	} else {
 		resp.Body.Close()
@@ -116,7 +116,7 @@ func TestTokenOutageFromConfig(t *testing.T) {
 	var body struct{ Error string }
 	_ = json.NewDecoder(resp.Body).Decode(&body)
 	resp.Body.Close()
-	if resp.StatusCode != 503 || body.Error != "temporarily_unavailable" {
+	if resp.StatusCode != http.StatusServiceUnavailable || body.Error != "temporarily_unavailable" {
 		t.Errorf("token = %d %s, want 503 temporarily_unavailable", resp.StatusCode, body.Error)
 	}
 }
@@ -152,9 +152,11 @@ func startSampleImport(t *testing.T, srv *dataversesim.Server, hc *http.Client, 
 	}
 	started := send(t, srv, hc, admin, "POST", "ImportSolutionAsync", `{"CustomizationFile":"`+base64.StdEncoding.EncodeToString(pkg)+
 		`","OverwriteUnmanagedCustomizations":false,"PublishWorkflows":true,"ComponentParameters":[]}`)
-	var job struct{ AsyncOperationId string }
+	var job struct {
+		AsyncOperationID string `json:"AsyncOperationId"`
+	}
 	if err := json.Unmarshal(started.body, &job); started.status != 200 || err != nil {
 		t.Fatalf("import = %d %s %v", started.status, started.code, err)
 	}
-	return job.AsyncOperationId
+	return job.AsyncOperationID
 }

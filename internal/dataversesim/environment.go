@@ -100,7 +100,7 @@ type Environment struct {
 	holdImports bool
 	// releaseBefore: the operation whose next request first lets held imports complete.
 	releaseBefore string
-	faults        *faults
+	faults        *Faults
 	// rootRoleRefEmpty: root business unit roles leave _parentrootroleid_value empty.
 	rootRoleRefEmpty bool
 }
@@ -274,9 +274,6 @@ func (e *Environment) roleByNameLocked(name, bu string) *Role {
 	return nil
 }
 
-// Name is the environment's organization name.
-func (e *Environment) Name() string { return e.name }
-
 // TenantID is the Entra ID tenant the environment belongs to.
 func (e *Environment) TenantID() string { return e.tenantID }
 
@@ -284,7 +281,7 @@ func (e *Environment) TenantID() string { return e.tenantID }
 func (e *Environment) OrganizationID() string { return e.orgID }
 
 // Faults are the environment's fault knobs.
-func (e *Environment) Faults() *faults { return e.faults }
+func (e *Environment) Faults() *Faults { return e.faults }
 
 // UserByApplicationID returns the application user of a client id.
 func (e *Environment) UserByApplicationID(appID string) (User, bool) {

@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// faults are an environment's fault knobs. All are safe to change while serving.
-type faults struct {
+// Faults are the fault knobs of an environment (the Web API) or of the simulator (the
+// token service). All are safe to change while serving.
+type Faults struct {
 	mu      sync.Mutex
 	latency time.Duration
 	// failNext: operation → queued failures.
@@ -51,12 +52,12 @@ type throttleWindow struct {
 	count int
 }
 
-func newFaults() *faults {
-	return &faults{failNext: map[string][]injected{}, errorRate: map[int]float64{}, windows: map[string]*throttleWindow{}}
+func newFaults() *Faults {
+	return &Faults{failNext: map[string][]injected{}, errorRate: map[int]float64{}, windows: map[string]*throttleWindow{}}
 }
 
 // SetLatency adds a delay to every Web API request.
-func (f *faults) SetLatency(d time.Duration) {
+func (f *Faults) SetLatency(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.latency = d
@@ -65,7 +66,7 @@ func (f *faults) SetLatency(d time.Duration) {
 // FailNext makes the next n requests of an operation (as named in the request log) fail
 // with status and a Dataverse error code. A 429 carries Retry-After and, when code is
 // empty, the service protection code for requests.
-func (f *faults) FailNext(operation string, status int, code string, n int) {
+func (f *Faults) FailNext(operation string, status int, code string, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	inj := injected{status: status, code: code, message: "Simulated failure (" + strings.ToLower(operation) + ")."}
@@ -79,7 +80,7 @@ func (f *faults) FailNext(operation string, status int, code string, n int) {
 
 // SetErrorRate makes a random fraction of requests fail with status (0 turns it off); a
 // 429 comes with Retry-After.
-func (f *faults) SetErrorRate(status int, fraction float64) {
+func (f *Faults) SetErrorRate(status int, fraction float64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if fraction <= 0 {
@@ -91,7 +92,7 @@ func (f *faults) SetErrorRate(status int, fraction float64) {
 
 // ThrottleAfter answers 429 with Retry-After once a principal has sent n requests in a
 // window, like Dataverse's service protection limits; n <= 0 turns it off.
-func (f *faults) ThrottleAfter(n int, window, retryAfter time.Duration) {
+func (f *Faults) ThrottleAfter(n int, window, retryAfter time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.throttleLimit, f.throttleWindow, f.throttleRetryAfter = n, window, retryAfter
@@ -99,26 +100,26 @@ func (f *faults) ThrottleAfter(n int, window, retryAfter time.Duration) {
 }
 
 // TokenEndpointOutage makes the token endpoint answer 503 (for every tenant).
-func (f *faults) TokenEndpointOutage(down bool) {
+func (f *Faults) TokenEndpointOutage(down bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.tokenDown = down
 }
 
-func (f *faults) tokenOutage() bool {
+func (f *Faults) tokenOutage() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.tokenDown
 }
 
-func (f *faults) delay() time.Duration {
+func (f *Faults) delay() time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.latency
 }
 
 // inject returns the failure to answer for this request, if any.
-func (f *faults) inject(operation, principal string, now time.Time) (*injected, time.Duration) {
+func (f *Faults) inject(operation, principal string, now time.Time) (*injected, time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if q := f.failNext[operation]; len(q) > 0 {
@@ -154,7 +155,7 @@ func (f *faults) inject(operation, principal string, now time.Time) (*injected, 
 
 // retryAfterLocked is the Retry-After of an injected failure: ThrottleAfter's, or
 // defaultRetryAfter, for a 429; none otherwise.
-func (f *faults) retryAfterLocked(status int) time.Duration {
+func (f *Faults) retryAfterLocked(status int) time.Duration {
 	if status != http.StatusTooManyRequests {
 		return 0
 	}

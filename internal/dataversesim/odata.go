@@ -129,7 +129,7 @@ func (p *filterParser) term() (filter, error) {
 	}
 	prop := p.next()
 	if !p.properties[prop] {
-		return nil, fmt.Errorf("Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.%s'.", prop, p.entity)
+		return nil, fmt.Errorf("Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.%s'.", prop, p.entity) //nolint:revive // Dataverse's message, word for word
 	}
 	if op := p.next(); op != "eq" {
 		return nil, fmt.Errorf("operator '%s' is not supported here", op)
@@ -207,7 +207,7 @@ func checkSelect(sel string, properties map[string]bool, entity string) error {
 	}
 	for _, p := range strings.Split(sel, ",") {
 		if !properties[strings.TrimSpace(p)] {
-			return fmt.Errorf("Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.%s'.", strings.TrimSpace(p), entity)
+			return fmt.Errorf("Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.%s'.", strings.TrimSpace(p), entity) //nolint:revive // Dataverse's message, word for word
 		}
 	}
 	return nil

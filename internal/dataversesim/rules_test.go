@@ -163,14 +163,14 @@ func TestFaultKnobs(t *testing.T) {
 
 	faults.ThrottleAfter(1, time.Minute, 3*time.Second)
 	call(t, srv, hc, admin, "GET", "WhoAmI", "")
-	req, _ := http.NewRequest("GET", srv.EnvironmentURL("contoso")+"/api/data/v9.2/WhoAmI", nil)
+	req, _ := http.NewRequest(http.MethodGet, srv.EnvironmentURL("contoso")+"/api/data/v9.2/WhoAmI", nil)
 	req.Header.Set("Authorization", "Bearer "+admin)
 	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "3" {
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "3" {
 		t.Errorf("throttled = %d, Retry-After %q; want 429 and 3", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	faults.ThrottleAfter(0, 0, 0)
@@ -181,7 +181,7 @@ func TestFaultKnobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 503 {
+	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("token endpoint during an outage = %d, want 503", resp.StatusCode)
 	}
 }
@@ -193,7 +193,7 @@ type roleRow struct {
 
 func rolesNamed(t *testing.T, srv *dataversesim.Server, hc *http.Client, tok, name string) []roleRow {
 	t.Helper()
-	req, _ := http.NewRequest("GET", srv.EnvironmentURL("contoso")+"/api/data/v9.2/roles?$select=roleid,_businessunitid_value&$filter=name%20eq%20'"+strings.ReplaceAll(name, " ", "%20")+"'", nil)
+	req, _ := http.NewRequest(http.MethodGet, srv.EnvironmentURL("contoso")+"/api/data/v9.2/roles?$select=roleid,_businessunitid_value&$filter=name%20eq%20'"+strings.ReplaceAll(name, " ", "%20")+"'", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -209,16 +209,18 @@ func rolesNamed(t *testing.T, srv *dataversesim.Server, hc *http.Client, tok, na
 
 func whoAmIBU(t *testing.T, srv *dataversesim.Server, hc *http.Client, tok string) string {
 	t.Helper()
-	req, _ := http.NewRequest("GET", srv.EnvironmentURL("contoso")+"/api/data/v9.2/WhoAmI", nil)
+	req, _ := http.NewRequest(http.MethodGet, srv.EnvironmentURL("contoso")+"/api/data/v9.2/WhoAmI", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var w struct{ BusinessUnitId string }
+	var w struct {
+		BusinessUnitID string `json:"BusinessUnitId"`
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&w); err != nil {
 		t.Fatal(err)
 	}
-	return w.BusinessUnitId
+	return w.BusinessUnitID
 }

@@ -26,7 +26,7 @@ type Server struct {
 	ca     *authority
 	log    requestLog
 	// faults holds the knobs of the token service.
-	faults *faults
+	faults *Faults
 
 	mu            sync.Mutex
 	revokedBefore time.Time
@@ -189,7 +189,7 @@ func (s *Server) CACertPEM() []byte { return s.ca.caPEM }
 func (s *Server) WriteCA(path string) error { return os.WriteFile(path, s.ca.caPEM, 0o644) }
 
 // Faults are the token service's knobs (TokenEndpointOutage).
-func (s *Server) Faults() *faults { return s.faults }
+func (s *Server) Faults() *Faults { return s.faults }
 
 // RevokeTokens makes every token issued until now invalid, so clients must get new ones.
 func (s *Server) RevokeTokens() {

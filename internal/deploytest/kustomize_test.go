@@ -3,6 +3,7 @@ package deploytest
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,7 +43,8 @@ func renderDeployOf(t *testing.T, image, base string, components ...string) []by
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
 			stderr = ee.Stderr
 		}
 		t.Fatalf("hack/render-deploy.sh %s: %v\n%s", image, err, stderr)

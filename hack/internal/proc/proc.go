@@ -28,7 +28,9 @@ func Start(name, logFile string, env []string, bin string, args ...string) (*Pro
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
+	// No context: Stop ends the process group with SIGTERM, then SIGKILL; a context would
+	// only SIGKILL the leader.
+	cmd := exec.Command(bin, args...) //nolint:noctx // stopped by Stop, see above
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append(os.Environ(), env...)
 	// Its own process group, so a Ctrl-C in the terminal reaches the demo, which then
@@ -104,15 +106,15 @@ func WaitForFile(ctx context.Context, path string, p *Process) error {
 }
 
 // Tail returns the end of a log file, to show why a process failed.
-func Tail(path string, max int) string {
+func Tail(path string, limit int) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
 	data, _ := io.ReadAll(f)
-	if len(data) > max {
-		data = data[len(data)-max:]
+	if len(data) > limit {
+		data = data[len(data)-limit:]
 	}
 	return string(data)
 }
