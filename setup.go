@@ -16,8 +16,8 @@ import (
 // controllerOptions are the reconciler's command-line settings.
 type controllerOptions struct {
 	maxConcurrentReconciles int
-	importPollMin           time.Duration
-	importPollMax           time.Duration
+	minImportPoll           time.Duration
+	maxImportPoll           time.Duration
 	stalledRetryInterval    time.Duration
 	dataverseTimeout        time.Duration
 	maxConcurrentPerEnv     int
@@ -32,9 +32,9 @@ type controllerOptions struct {
 func (o *controllerOptions) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 16,
 		"How many SalesConnections are reconciled at once. Dataverse calls wait on the network, so more than the CPU count helps.")
-	fs.DurationVar(&o.importPollMin, "import-poll-min", controllers.DefaultImportPollMin,
+	fs.DurationVar(&o.minImportPoll, "import-poll-min", controllers.DefaultMinImportPoll,
 		"Shortest interval between two checks of an environment's running solution import (one poller per environment, however many connections wait).")
-	fs.DurationVar(&o.importPollMax, "import-poll-max", controllers.DefaultImportPollMax,
+	fs.DurationVar(&o.maxImportPoll, "import-poll-max", controllers.DefaultMaxImportPoll,
 		"Longest interval between two checks of a running import; between the two, the import's progress decides.")
 	fs.DurationVar(&o.stalledRetryInterval, "stalled-retry-interval", 30*time.Minute,
 		"Safety requeue of a SalesConnection Stalled on something fixed in Kubernetes (its spec, Secrets or ConfigMaps, whose changes bring it back at once) or on a wrong password; failures fixed in Dataverse are re-checked at the resync interval.")
@@ -88,8 +88,8 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o controllerOptions
 		Recorder:             mgr.GetEventRecorder("salesconnection-operator"),
 		Dataverse:            pool,
 		FederatedTokenFile:   os.Getenv("AZURE_FEDERATED_TOKEN_FILE"),
-		ImportPollMin:        o.importPollMin,
-		ImportPollMax:        o.importPollMax,
+		MinImportPoll:        o.minImportPoll,
+		MaxImportPoll:        o.maxImportPoll,
 		StalledRetryInterval: o.stalledRetryInterval,
 		PassTimeout:          o.passTimeout,
 		AllowedSolutions:     o.allowedSolutions,

@@ -116,6 +116,32 @@ func (f *fakeDataverse) FindUsersByEmail(_ context.Context, emails []string) ([]
 	return found, f.call("FindUsersByEmail")
 }
 
+func (f *fakeDataverse) FindUsersByDomainName(_ context.Context, names []string) ([]dataverse.SystemUser, error) {
+	var found []dataverse.SystemUser
+	for _, u := range f.users {
+		if slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, u.DomainName) }) {
+			found = append(found, u)
+		}
+	}
+	return found, f.call("FindUsersByDomainName")
+}
+
+func (f *fakeDataverse) PrepareUser(_ context.Context, _ string, p dataverse.UserPreparation) error {
+	if err := f.write("PrepareUser"); err != nil {
+		return err
+	}
+	if p.IsIntegrationUser != nil {
+		f.user.IsIntegrationUser = *p.IsIntegrationUser
+	}
+	if p.InviteStatusCode != nil {
+		f.user.InviteStatusCode = *p.InviteStatusCode
+	}
+	if p.AccessMode != nil {
+		f.user.AccessMode = *p.AccessMode
+	}
+	return nil
+}
+
 func (f *fakeDataverse) GetSolution(_ context.Context, uniqueName string) (*dataverse.Solution, error) {
 	return f.solutions[uniqueName], f.call("GetSolution")
 }
@@ -346,7 +372,7 @@ func newStepWorld(t *testing.T, objs ...client.Object) *stepWorld {
 	dv := newFakeDataverse()
 	kube := newMemKube(objs...)
 	rec := events.NewFakeRecorder(100)
-	r := &Reconciler{Client: kube, APIReader: kube, Recorder: rec, ImportPollMin: time.Second, ImportPollMax: 30 * time.Second}
+	r := &Reconciler{Client: kube, APIReader: kube, Recorder: rec, MinImportPoll: time.Second, MaxImportPoll: 30 * time.Second}
 	s := &scope{
 		obj: obj, log: logr.Discard(),
 		secrets:     &secretReader{reader: kube, namespace: obj.Namespace},

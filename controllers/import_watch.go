@@ -17,8 +17,8 @@ import (
 
 // Defaults of the import poll cadence.
 const (
-	DefaultImportPollMin = time.Second
-	DefaultImportPollMax = 30 * time.Second
+	DefaultMinImportPoll = time.Second
+	DefaultMaxImportPoll = 30 * time.Second
 )
 
 // importWatch keeps one poller per environment whose solution import SalesConnections

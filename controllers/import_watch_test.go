@@ -93,7 +93,7 @@ func TestOnePollerPerEnvironmentRequeuesEveryWaiter(t *testing.T) {
 			if polls != 4 || overlap {
 				t.Errorf("%d polls (overlapping: %v) for %d waiting connections; want 4, one at a time", polls, overlap, waiters)
 			}
-			slices.SortFunc(keys, func(a, b types.NamespacedName) int { return compareKeys(a, b) })
+			slices.SortFunc(keys, compareKeys)
 			if len(slices.Compact(keys)) != waiters {
 				t.Errorf("requeued %v", keys)
 			}

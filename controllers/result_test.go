@@ -14,7 +14,7 @@ import (
 // TestRequeueSchedulesTheNextPass: when a pass comes back decides how soon drift is put
 // back, how soon a fix in Dataverse is seen, and that nothing loops hot.
 func TestRequeueSchedulesTheNextPass(t *testing.T) {
-	r := &Reconciler{StalledRetryInterval: 30 * time.Minute, ImportPollMin: time.Second}
+	r := &Reconciler{StalledRetryInterval: 30 * time.Minute, MinImportPoll: time.Second}
 	resync := 5 * time.Minute
 	throttled := &dataverse.Error{Reason: dataverse.ReasonThrottled, Kind: dataverse.Transient, RetryAfter: 7 * time.Second}
 	cases := []struct {
@@ -25,7 +25,7 @@ func TestRequeueSchedulesTheNextPass(t *testing.T) {
 		wantErr  bool
 	}{
 		{name: "ready: the periodic resync finds drift", o: done(), min: resync, max: resync + resync/10},
-		{name: "import running: polled", o: waiting(salesv1alpha1.ReasonImportInProgress, r.ImportPollMin, "importing"), min: r.ImportPollMin, max: r.ImportPollMin},
+		{name: "import running: polled", o: waiting(salesv1alpha1.ReasonImportInProgress, r.MinImportPoll, "importing"), min: r.MinImportPoll, max: r.MinImportPoll},
 		{name: "wrong secret: waits for the Secret watch", o: failed(stalledOnSpec(salesv1alpha1.ReasonAuthenticationFailed, "x")),
 			min: r.StalledRetryInterval, max: r.StalledRetryInterval * 11 / 10},
 		{name: "missing Secret: waits for the Secret watch", o: failed(stalledOnSpec(salesv1alpha1.ReasonSecretNotFound, "x")),

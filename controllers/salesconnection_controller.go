@@ -31,9 +31,9 @@ type Reconciler struct {
 	// FederatedTokenFile is the projected service account token for WorkloadIdentity
 	// (AZURE_FEDERATED_TOKEN_FILE).
 	FederatedTokenFile string
-	// ImportPollMin and ImportPollMax bound how often an environment's running solution
+	// MinImportPoll and MaxImportPoll bound how often an environment's running solution
 	// import is checked; between them the import's progress decides.
-	ImportPollMin, ImportPollMax time.Duration
+	MinImportPoll, MaxImportPoll time.Duration
 	// StalledRetryInterval is the slow safety requeue of an object Stalled on something a
 	// person fixes in Kubernetes; watches on the object and its Secrets bring it back
 	// sooner. Failures fixed in Dataverse are re-checked at the resync interval.

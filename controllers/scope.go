@@ -46,6 +46,8 @@ type dataverseAPI interface {
 	// GetSystemUser reads a user with the roles it holds.
 	GetSystemUser(ctx context.Context, id string) (dataverse.SystemUser, error)
 	FindUsersByEmail(ctx context.Context, emails []string) ([]dataverse.SystemUser, error)
+	FindUsersByDomainName(ctx context.Context, names []string) ([]dataverse.SystemUser, error)
+	PrepareUser(ctx context.Context, id string, p dataverse.UserPreparation) error
 
 	GetSolution(ctx context.Context, uniqueName string) (*dataverse.Solution, error)
 	RunningImports(ctx context.Context) ([]dataverse.ImportJob, error)

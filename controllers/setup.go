@@ -61,13 +61,13 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	}); err != nil {
 		return err
 	}
-	if r.ImportPollMin <= 0 {
-		r.ImportPollMin = DefaultImportPollMin
+	if r.MinImportPoll <= 0 {
+		r.MinImportPoll = DefaultMinImportPoll
 	}
-	if r.ImportPollMax < r.ImportPollMin {
-		r.ImportPollMax = max(DefaultImportPollMax, r.ImportPollMin)
+	if r.MaxImportPoll < r.MinImportPoll {
+		r.MaxImportPoll = max(DefaultMaxImportPoll, r.MinImportPoll)
 	}
-	r.imports = newImportWatch(r.ImportPollMin, r.ImportPollMax, mgr.GetLogger().WithName("import-watch"))
+	r.imports = newImportWatch(r.MinImportPoll, r.MaxImportPoll, mgr.GetLogger().WithName("import-watch"))
 	r.imports.start(ctx)
 	if r.StalledRetryInterval == 0 {
 		r.StalledRetryInterval = 30 * time.Minute

@@ -121,24 +121,33 @@ func TestTransientFaultLeavesLaterStepsAlone(t *testing.T) {
 func TestCheckVersion(t *testing.T) {
 	cases := []struct {
 		sdk, server string
+		online      bool
 		wantErr     string
 	}{
-		{"", "9.2.24101.140", ""},
-		{"9.2", "9.2.24101.140", ""},
-		{"10.0", "9.2.24101.140", ""},
-		{"9.1", "9.2.24101.140", "older than the server's 9.2"},
-		{"8.2", "9.0.1.1", "older than the server's 9.0"},
-		{"", "7.1.0.1", "not supported"},
-		{"", "6.0.0.1", "not supported"},
-		{"", "garbage", "cannot be read"},
+		{"", "9.2.24101.140", false, ""},
+		{"9.2", "9.2.24101.140", false, ""},
+		{"10.0", "9.2.24101.140", false, ""},
+		{"9.1", "9.2.24101.140", false, "older than the on-premises server's 9.2"},
+		{"8.2", "9.0.1.1", false, "older than the on-premises server's 9.0"},
+		// Business Central's proxy version ids.
+		{"91", "9.1.0.5", false, ""},
+		{"9", "9.1.0.5", false, "older than the on-premises server's 9.1"},
+		{"100", "9.2.24101.140", false, ""},
+		// Online, the SDK version is informational, as in Business Central.
+		{"9.1", "9.2.24101.140", true, ""},
+		{"9", "9.2.24101.140", true, ""},
+		// The server itself must be supported, online or not.
+		{"", "7.1.0.1", false, "not supported"},
+		{"", "6.0.0.1", true, "not supported"},
+		{"", "garbage", false, "cannot be read"},
 	}
 	for _, tc := range cases {
-		err := checkVersion(tc.sdk, tc.server)
+		err := checkVersion(tc.sdk, tc.server, tc.online)
 		switch {
 		case tc.wantErr == "" && err != nil:
-			t.Errorf("checkVersion(%q, %q) = %v, want nil", tc.sdk, tc.server, err)
+			t.Errorf("checkVersion(%q, %q, online %v) = %v, want nil", tc.sdk, tc.server, tc.online, err)
 		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
-			t.Errorf("checkVersion(%q, %q) = %v, want %q", tc.sdk, tc.server, err, tc.wantErr)
+			t.Errorf("checkVersion(%q, %q, online %v) = %v, want %q", tc.sdk, tc.server, tc.online, err, tc.wantErr)
 		}
 	}
 }

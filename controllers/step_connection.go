@@ -89,7 +89,7 @@ func (r *Reconciler) testConnection(ctx context.Context, s *scope) (plan, outcom
 	s.whoAmI = who
 	s.obj.Status.OrganizationID = boundedText(who.OrganizationID, maxVersionLength)
 	s.obj.Status.ServerVersion = boundedText(info.version, maxVersionLength)
-	if err := checkVersion(s.obj.Spec.SDKVersion, s.obj.Status.ServerVersion); err != nil {
+	if err := checkVersion(s.obj.Spec.SDKVersion, s.obj.Status.ServerVersion, envurl.IsOnline(s.envURL)); err != nil {
 		return plan{}, failed(stalledOnSpec(salesv1alpha1.ReasonVersionIncompatible, "%v", err))
 	}
 
@@ -159,10 +159,17 @@ func userName(u dataverse.SystemUser) string {
 	return ""
 }
 
-// checkVersion applies Business Central's rules: the server must be a supported Dataverse
-// version (major above 6 and not 7.1), and the SDK version, when given, must be at least
-// the server's major.minor.
-func checkVersion(sdkVersion, serverVersion string) error {
+// checkVersion applies Business Central's rules. The server must be a supported
+// Dataverse version (major above 6 and not 7.1: CRMConnectionSetup.IsVersionValid). The
+// SDK version is informational for online servers: Business Central reaches them with
+// the Dataverse ServiceClient whatever the field says (CRMConnectionSetup.GetProxyVersion
+// returns 100 on SaaS), and its documentation calls the field "relevant only if you're
+// integrating with an on-premises version". On premises it must be at least the server's
+// major.minor ("equal to or newer than the version used by Sales", the same page; Business
+// Central's code does not check it). The proxy ids of its "SDK Version" list are read as
+// 9 = 9.0, 91 = 9.1 (its BC 21 upgrade turns 9 into 91), 100 = the ServiceClient, newer
+// than any server, and 8 = 8.2 (the v8 solution package; a guess [I]).
+func checkVersion(sdkVersion, serverVersion string, online bool) error {
 	major, minor, err := majorMinor(serverVersion)
 	if err != nil {
 		return fmt.Errorf("the server reports version %q, which cannot be read", serverVersion)
@@ -170,17 +177,32 @@ func checkVersion(sdkVersion, serverVersion string) error {
 	if major <= 6 || (major == 7 && minor == 1) {
 		return fmt.Errorf("the server version %s is not supported by Business Central: use Dynamics 365 (8.0 or later)", serverVersion)
 	}
-	if sdkVersion == "" {
+	if sdkVersion == "" || online {
 		return nil
 	}
-	sdkMajor, sdkMinor, err := majorMinor(sdkVersion)
+	sdkMajor, sdkMinor, err := sdkMajorMinor(sdkVersion)
 	if err != nil {
-		return fmt.Errorf("spec.sdkVersion %q is not major.minor", sdkVersion)
+		return fmt.Errorf("spec.sdkVersion %q is neither major.minor nor a Business Central proxy version id", sdkVersion)
 	}
 	if sdkMajor < major || (sdkMajor == major && sdkMinor < minor) {
-		return fmt.Errorf("spec.sdkVersion %s is older than the server's %d.%d: set sdkVersion to %d.%d or later", sdkVersion, major, minor, major, minor)
+		return fmt.Errorf("spec.sdkVersion %s is older than the on-premises server's %d.%d: set sdkVersion to %d.%d or later (or 100)", sdkVersion, major, minor, major, minor)
 	}
 	return nil
+}
+
+// sdkMajorMinor reads an SDK version: major.minor or a Business Central proxy id.
+func sdkMajorMinor(v string) (int, int, error) {
+	switch v {
+	case "8":
+		return 8, 2, nil
+	case "9":
+		return 9, 0, nil
+	case "91":
+		return 9, 1, nil
+	case "100":
+		return 100, 0, nil
+	}
+	return majorMinor(v)
 }
 
 func majorMinor(v string) (int, int, error) {

@@ -20,8 +20,11 @@ func TestTestConnectionDecisions(t *testing.T) {
 		says     string
 	}{
 		{name: "verified", says: "as svc-bc@contoso.com"},
-		{name: "sdkVersion older than the server", setup: func(w *stepWorld) { w.s.obj.Spec.SDKVersion = "9.1" },
-			want: salesv1alpha1.ReasonVersionIncompatible, terminal: true, watched: true, says: "set sdkVersion to 9.2"},
+		{name: "sdkVersion older than an on-premises server", setup: func(w *stepWorld) {
+			w.s.obj.Spec.SDKVersion, w.s.envURL = "9.1", "https://crm.contoso.local/Contoso"
+		}, want: salesv1alpha1.ReasonVersionIncompatible, terminal: true, watched: true, says: "set sdkVersion to 9.2"},
+		{name: "sdkVersion informational for an online server", setup: func(w *stepWorld) { w.s.obj.Spec.SDKVersion = "91" },
+			says: "as svc-bc@contoso.com"},
 		{name: "user disabled, as Dataverse answers every request", setup: func(w *stepWorld) {
 			w.dv.errs = map[string]error{"WhoAmI": &dataverse.Error{Reason: dataverse.ReasonBadRequest, Kind: dataverse.Terminal, Code: codeUserDisabled}}
 		}, want: salesv1alpha1.ReasonUserDisabled, terminal: true, says: "enable it"},

@@ -11,8 +11,12 @@ import (
 // order exists.
 func (r *Reconciler) observeSalesOrders(ctx context.Context, s *scope) (plan, outcome) {
 	soi := s.obj.Spec.SalesOrderIntegration
-	if soi == nil || s.admin == nil { // sales orders off without an administrator: nothing to change
+	if soi == nil {
 		return plan{then: conditionAbsent()}, done()
+	}
+	if s.admin == nil {
+		// Only "off" comes without an administrator: report a flag that is on.
+		return r.checkSalesOrderFlag(ctx, s, soi.Enabled)
 	}
 	p, o := r.planSalesOrderFlag(ctx, s, soi.Enabled)
 	p.then = conditionTrue(salesv1alpha1.ReasonConfigured, salesOrderMessage(soi.Enabled))
@@ -53,6 +57,17 @@ func (r *Reconciler) planSalesOrderFlag(ctx context.Context, s *scope, want bool
 	if !want {
 		what = "turn sales order integration off"
 	}
+	if want && !s.solutionInstalled {
+		// Business Central enables it only once the solution is installed
+		// (CRMConnectionSetup.SetCRMSOPEnabled: TestField "Is CRM Solution Installed").
+		return plan{changes: []change{{
+			what: what + " once the integration solution is imported",
+			apply: func(context.Context) outcome {
+				return failed(stalledInDataverse(salesv1alpha1.ReasonSolutionNotImported,
+					"sales order integration needs the integration solution, which is not installed: import it (spec.integrationSolution.import) first, as Business Central requires"))
+			},
+		}}}, done()
+	}
 	return plan{changes: []change{{
 		what:   what,
 		action: "SetSalesOrderIntegration",
@@ -66,8 +81,29 @@ func (r *Reconciler) planSalesOrderFlag(ctx context.Context, s *scope, want bool
 	}}}, done()
 }
 
+// checkSalesOrderFlag reports, without changing it, whether the flag is as the spec says.
+func (r *Reconciler) checkSalesOrderFlag(ctx context.Context, s *scope, want bool) (plan, outcome) {
+	org, err := s.integration.GetOrganization(ctx)
+	if err != nil {
+		return plan{}, failed(fromDataverse("reading the organization settings", s.integrationRef(), err))
+	}
+	if org.SOPIntegrationEnabled != want {
+		return plan{}, failed(stalledInDataverse(salesv1alpha1.ReasonConfigurationDiffers,
+			"the organization's sales order integration (issopintegrationenabled) is %s, and spec.salesOrderIntegration.enabled is %s: add spec.administrator so the operator changes it, or change it in Dataverse",
+			salesOrderWord(org.SOPIntegrationEnabled), boolWord(want)))
+	}
+	return plan{then: conditionTrue(salesv1alpha1.ReasonConfigured, salesOrderMessage(want))}, done()
+}
+
+func salesOrderWord(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
 func salesOrderMessage(enabled bool) string {
-	return "sales order integration is " + map[bool]string{true: "on", false: "off"}[enabled]
+	return "sales order integration is " + salesOrderWord(enabled)
 }
 
 func boolWord(b bool) string {

@@ -15,6 +15,7 @@ func TestSalesOrderStepDecisions(t *testing.T) {
 		want, have    bool
 		submitted     bool
 		noAdmin       bool
+		noSolution    bool
 		wantEnd       salesv1alpha1.Reason
 		wantCondition salesv1alpha1.Reason
 		wantWrites    string
@@ -24,7 +25,11 @@ func TestSalesOrderStepDecisions(t *testing.T) {
 		{name: "turned off when nothing is submitted", have: true, wantCondition: salesv1alpha1.ReasonConfigured, wantWrites: "SetSOPIntegration"},
 		{name: "not turned off while an order is submitted", have: true, submitted: true,
 			wantEnd: salesv1alpha1.ReasonSubmittedOrdersExist, wantCondition: salesv1alpha1.ReasonSubmittedOrdersExist},
-		{name: "no administrator: not changed", want: true, noAdmin: true},
+		{name: "no administrator and the flag differs: reported, not changed", have: true, noAdmin: true,
+			wantEnd: salesv1alpha1.ReasonConfigurationDiffers, wantCondition: salesv1alpha1.ReasonConfigurationDiffers},
+		{name: "no administrator and the flag as the spec says", noAdmin: true, wantCondition: salesv1alpha1.ReasonConfigured},
+		{name: "turned on only once the solution is installed", want: true, noSolution: true,
+			wantEnd: salesv1alpha1.ReasonSolutionNotImported, wantCondition: salesv1alpha1.ReasonSolutionNotImported},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -32,6 +37,7 @@ func TestSalesOrderStepDecisions(t *testing.T) {
 			w.s.obj.Spec.SalesOrderIntegration.Enabled = tc.want
 			w.dv.org.SOPIntegrationEnabled = tc.have
 			w.dv.submittedOrders = tc.submitted
+			w.s.solutionInstalled = !tc.noSolution
 			if tc.noAdmin {
 				w.s.admin = nil
 			}

@@ -302,7 +302,7 @@ func (r *Reconciler) waitForImport(s *scope, rec *importRecord) outcome {
 // object, "" for someone else's), and the resync is only a safety net. Without a
 // watch, the pass comes back after the shortest poll interval.
 func (r *Reconciler) importInProgress(s *scope, jobKey, msg string) outcome {
-	after := r.ImportPollMin
+	after := r.MinImportPoll
 	if r.imports != nil && s.admin != nil {
 		r.imports.wait(s.envURL, s.admin, jobKey, s.obj)
 		after = s.obj.Spec.Resync()

@@ -30,13 +30,12 @@ func packageConfigMap(t *testing.T, version string) *corev1.ConfigMap {
 }
 
 // withRecord puts an import-job annotation on the object.
-func (w *stepWorld) withRecord(rec importRecord) *stepWorld {
+func (w *stepWorld) withRecord(rec importRecord) {
 	raw, err := json.Marshal(rec)
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	w.s.obj.Annotations = map[string]string{salesv1alpha1.AnnotationImportJob: string(raw)}
-	return w
 }
 
 func (w *stepWorld) record() *importRecord {
@@ -164,7 +163,7 @@ func TestImportIsAnnouncedAndRecordedBeforeItIsPolled(t *testing.T) {
 	w := newStepWorld(t, packageConfigMap(t, "25.0.2.0"))
 	w.dv.importStarted = dataverse.ImportHandle{AsyncOperationID: opID, ImportJobKey: opID}
 	res := w.run(stepNamed("solution"))
-	if res.wait == nil || res.wait.after != w.r.ImportPollMin {
+	if res.wait == nil || res.wait.after != w.r.MinImportPoll {
 		t.Fatalf("result %+v: want a wait of the shortest import poll interval (no import watch here)", res)
 	}
 	rec := w.record()

@@ -41,6 +41,7 @@ var prepareSteps = []step{
 // steps use what earlier ones found.
 var connectSteps = []step{
 	{name: "connection", condition: salesv1alpha1.ConditionConnectionVerified, announce: true, observe: (*Reconciler).testConnection},
+	{name: "integrationUser", condition: salesv1alpha1.ConditionIntegrationUserPrepared, observe: (*Reconciler).observeIntegrationUser},
 	{name: "solution", condition: salesv1alpha1.ConditionSolutionImported, announce: true, observe: (*Reconciler).observeSolution,
 		// Polling an import: check it first, and test the connection again only once it
 		// is done (the roles need what Test Connection reads). Saves four requests per

@@ -22,7 +22,7 @@ func stepNames(steps []step) []string {
 
 func TestTheStepTableGivesEachPassItsOrder(t *testing.T) {
 	w := newStepWorld(t)
-	if got := strings.Join(stepNames(stepsFor(w.s)), ","); got != "url,credentials,connection,solution,roles,link,salesOrders,userMapping,profile" {
+	if got := strings.Join(stepNames(stepsFor(w.s)), ","); got != "url,credentials,connection,integrationUser,solution,roles,link,salesOrders,userMapping,profile" {
 		t.Errorf("an enabled connection runs %s", got)
 	}
 	// Polling an import: the solution step first, Test Connection once it is done.
@@ -30,7 +30,7 @@ func TestTheStepTableGivesEachPassItsOrder(t *testing.T) {
 		{Type: string(salesv1alpha1.ConditionConnectionVerified), Status: "True", ObservedGeneration: 1},
 		{Type: string(salesv1alpha1.ConditionSolutionImported), Status: "False", Reason: string(salesv1alpha1.ReasonImportInProgress), ObservedGeneration: 1},
 	}
-	if got := strings.Join(stepNames(stepsFor(w.s)), ","); got != "url,credentials,solution,connection,roles,link,salesOrders,userMapping,profile" {
+	if got := strings.Join(stepNames(stepsFor(w.s)), ","); got != "url,credentials,solution,connection,integrationUser,roles,link,salesOrders,userMapping,profile" {
 		t.Errorf("a connection waiting for its import runs %s", got)
 	}
 	w.s.obj.Spec.Enabled = new(false)
@@ -42,7 +42,7 @@ func TestTheStepTableGivesEachPassItsOrder(t *testing.T) {
 	if got := strings.Join(stepNames(stepsFor(w.s)), ","); got != "url,credentials,unlink,removeRoles,salesOrdersOff" {
 		t.Errorf("a deleted connection runs %s", got)
 	}
-	if want := []salesv1alpha1.ConditionType{salesv1alpha1.ConditionConnectionVerified, salesv1alpha1.ConditionSolutionImported,
+	if want := []salesv1alpha1.ConditionType{salesv1alpha1.ConditionConnectionVerified, salesv1alpha1.ConditionIntegrationUserPrepared, salesv1alpha1.ConditionSolutionImported,
 		salesv1alpha1.ConditionRolesAssigned, salesv1alpha1.ConditionBusinessCentralLinked,
 		salesv1alpha1.ConditionSalesOrderIntegrationConfigured, salesv1alpha1.ConditionUsersMapped}; !slices.Equal(stepConditions, want) {
 		t.Errorf("stepConditions = %v", stepConditions)

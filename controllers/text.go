@@ -15,9 +15,9 @@ const (
 )
 
 // boundedText makes a string from outside fit for status and events: invalid UTF-8 and
-// control characters are dropped, and it is cut to at most max characters (not bytes, so
+// control characters are dropped, and it is cut to at most limit characters (not bytes, so
 // a character is never cut in half), marked with "..." when cut.
-func boundedText(s string, max int) string {
+func boundedText(s string, limit int) string {
 	var b strings.Builder
 	n := 0
 	for i, r := range s {
@@ -31,7 +31,7 @@ func boundedText(s string, max int) string {
 				continue
 			}
 		}
-		if n == max {
+		if n == limit {
 			b.WriteString("...")
 			break
 		}

@@ -29,6 +29,11 @@ const (
 	ConditionSalesOrderIntegrationConfigured ConditionType = "SalesOrderIntegrationConfigured"
 	// ConditionUsersMapped reports the user mapping check.
 	ConditionUsersMapped ConditionType = "UsersMapped"
+	// ConditionIntegrationUserPrepared reports that a user account signing in as the
+	// integration user is prepared as Business Central prepares it: an integration user
+	// whose invitation is accepted, non-interactive where the server allows it. Absent for
+	// application users, which Business Central does not prepare.
+	ConditionIntegrationUserPrepared ConditionType = "IntegrationUserPrepared"
 )
 
 // Reason is the machine-readable reason of a condition. Ready, Reconciling and Stalled
@@ -81,6 +86,16 @@ const (
 	ReasonRedirected Reason = "Redirected"
 )
 
+// Reasons of IntegrationUserPrepared.
+const (
+	ReasonPrepared Reason = "Prepared"
+	// ReasonIntegrationUserNotPrepared: the user is not prepared and there is no
+	// administrator to prepare it.
+	ReasonIntegrationUserNotPrepared Reason = "IntegrationUserNotPrepared"
+	// ReasonIntegrationUserNotLicensed: a user that is not non-interactive has no license.
+	ReasonIntegrationUserNotLicensed Reason = "IntegrationUserNotLicensed"
+)
+
 // Reasons of SolutionImported.
 const (
 	ReasonImported            Reason = "Imported"
@@ -114,6 +129,9 @@ const (
 const (
 	ReasonConfigured           Reason = "Configured"
 	ReasonSubmittedOrdersExist Reason = "SubmittedOrdersExist"
+	// ReasonConfigurationDiffers: the flag differs from the spec and there is no
+	// administrator to change it.
+	ReasonConfigurationDiffers Reason = "ConfigurationDiffers"
 )
 
 // Reasons of UsersMapped.

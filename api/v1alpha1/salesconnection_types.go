@@ -34,11 +34,14 @@ type SalesConnectionSpec struct {
 	URL string `json:"url"`
 
 	// SDKVersion is the Dataverse SDK (proxy) version Business Central uses to talk to the
-	// environment, as major.minor (for example 9.1). When set, it must be at least the
-	// server's major.minor version, or ConnectionVerified is False with reason
-	// VersionIncompatible.
+	// environment: major.minor (for example 9.1) or Business Central's own proxy version
+	// id (8, 9, 91 or 100, the values of its "Dynamics 365 SDK Version" field; 100 is the
+	// Dataverse ServiceClient). As in Business Central, it is informational for online
+	// servers, which Business Central always reaches with the ServiceClient; for an
+	// on-premises server it must be at least the server's major.minor, or
+	// ConnectionVerified is False with reason VersionIncompatible.
 	// +kubebuilder:validation:MaxLength=16
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]+\\\\.[0-9]+$')",message="sdkVersion must be major.minor, for example 9.1"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+\\\\.[0-9]+|8|9|91|100)$')",message="sdkVersion must be major.minor (for example 9.1) or one of Business Central's proxy version ids 8, 9, 91 or 100"
 	// +optional
 	SDKVersion string `json:"sdkVersion,omitempty"`
 
@@ -234,7 +237,9 @@ type BusinessCentral struct {
 	// WebClientURL is the Business Central web client URL users open from Dynamics 365
 	// Sales, for example https://businesscentral.dynamics.com/<tenant>/Production.
 	// ?company= is appended when missing.
-	// +kubebuilder:validation:MaxLength=2048
+	// At most 250 characters: Dataverse's nav_dynamicsnavurl holds 250, and the company
+	// is added to it.
+	// +kubebuilder:validation:MaxLength=250
 	// +kubebuilder:validation:XValidation:rule="self.lowerAscii().startsWith('https://') || self.lowerAscii().startsWith('http://')",message="webClientURL must be an http or https URL such as https://businesscentral.dynamics.com/<tenant>/Production"
 	// +kubebuilder:validation:XValidation:rule="!self.matches('\\\\s')",message="webClientURL must not contain whitespace"
 	// +optional
@@ -254,7 +259,7 @@ type BusinessCentral struct {
 
 // ItemAvailability configures the item availability web service.
 //
-// +kubebuilder:validation:XValidation:rule="!self.enabled || has(self.odataURL)",message="odataURL is required when itemAvailability is enabled: set the Business Central OData V4 URL",fieldPath=".odataURL"
+// +kubebuilder:validation:XValidation:rule="!self.enabled || has(self.odataURL)",message="odataURL is required when itemAvailability is enabled: set the OData V3 URL of Business Central's ProductItemAvailability web service",fieldPath=".odataURL"
 // +kubebuilder:validation:XValidation:rule="!self.enabled || has(self.username)",message="username is required when itemAvailability is enabled: set the Business Central user that reads item availability",fieldPath=".username"
 // +kubebuilder:validation:XValidation:rule="!self.enabled || has(self.accessKeySecretRef)",message="accessKeySecretRef is required when itemAvailability is enabled: name the Secret key holding that user's web service access key",fieldPath=".accessKeySecretRef"
 type ItemAvailability struct {
@@ -263,9 +268,12 @@ type ItemAvailability struct {
 	// +optional
 	Enabled bool `json:"enabled"`
 
-	// ODataURL is Business Central's OData V4 endpoint, for example
-	// https://api.businesscentral.dynamics.com/v2.0/<tenant>/Production/ODataV4/.
-	// +kubebuilder:validation:MaxLength=2048
+	// ODataURL is the OData V3 URL of the item availability web service Business Central
+	// publishes (the page web service ProductItemAvailability), as its "Dynamics NAV OData
+	// URL" field shows it, for example
+	// https://api.businesscentral.dynamics.com/v2.0/<tenant>/Production/ODataV3/Company('CRONUS%20USA%2C%20Inc.')/ProductItemAvailability.
+	// At most 250 characters (nav_dynamicsnavodataurl).
+	// +kubebuilder:validation:MaxLength=250
 	// +kubebuilder:validation:XValidation:rule="self.lowerAscii().startsWith('https://') || self.lowerAscii().startsWith('http://')",message="odataURL must be an http or https URL"
 	// +optional
 	ODataURL string `json:"odataURL,omitempty"`
@@ -316,11 +324,13 @@ type UserMapping struct {
 	// +optional
 	Required bool `json:"required"`
 
-	// Users are the email addresses of the Business Central users; each needs an enabled
-	// Dataverse user with that primary email.
+	// Users are the Business Central users; each needs an enabled Dataverse user. As in
+	// Business Central, they are matched by email (the user's Authentication Email against
+	// internalemailaddress), or, with AD or IFD sign-in, by domain name (the user name
+	// DOMAIN\user against domainname).
 	// +kubebuilder:validation:MaxItems=500
 	// +kubebuilder:validation:items:MaxLength=320
-	// +kubebuilder:validation:items:XValidation:rule="self.matches('^[^@\\\\s]+@[^@\\\\s]+\\\\.[^@\\\\s]+$')",message="each userMapping.users entry must be an email address such as alice@contoso.com"
+	// +kubebuilder:validation:items:XValidation:rule="self.matches('^[^@\\\\s]+@[^@\\\\s]+\\\\.[^@\\\\s]+$') || self.matches('^[^\\\\\\\\\\\\s]+\\\\\\\\[^\\\\\\\\\\\\s]+$')",message="each userMapping.users entry must be an email address such as alice@contoso.com, or DOMAIN\\user with AD or IFD sign-in"
 	// +listType=set
 	// +optional
 	Users []string `json:"users,omitempty"`

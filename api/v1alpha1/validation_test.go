@@ -161,7 +161,7 @@ func TestRefusedManifestsNameTheField(t *testing.T) {
 		{"url http without a port", minimalSpec, []string{"url=http://crm.local/Contoso"}, []string{"spec.url", "port other than 80"}},
 		{"url http on port 80", minimalSpec, []string{"url=http://crm.local:80/Contoso"}, []string{"spec.url", "port other than 80"}},
 		{"url too long", minimalSpec, []string{"url=https://contoso.crm4.dynamics.com/" + strings.Repeat("a", 2048)}, []string{"spec.url", "2048"}},
-		{"sdkVersion without minor", minimalSpec, []string{`sdkVersion="9"`}, []string{"spec.sdkVersion", "major.minor"}},
+		{"sdkVersion neither major.minor nor a proxy id", minimalSpec, []string{`sdkVersion="7"`}, []string{"spec.sdkVersion", "major.minor", "91"}},
 		{"sdkVersion with three parts", minimalSpec, []string{`sdkVersion="9.1.0"`}, []string{"spec.sdkVersion", "major.minor"}},
 		{"authentication missing", minimalSpec, []string{"-authentication"}, []string{"spec.authentication", "Required"}},
 		{"authentication type unknown", minimalSpec, []string{"authentication.type=Kerberos"}, []string{"spec.authentication.type", "Unsupported value"}},
@@ -183,6 +183,7 @@ func TestRefusedManifestsNameTheField(t *testing.T) {
 		{"caSecretRef without key", minimalSpec, []string{"tls.caSecretRef={name: contoso-ca}"}, []string{"spec.tls.caSecretRef.key", "Required"}},
 		{"webClientURL without import", adminSpec, []string{"businessCentral.webClientURL=https://businesscentral.dynamics.com/t/Production", "businessCentral.company=CRONUS"}, []string{"spec.businessCentral.webClientURL", "integrationSolution.import"}},
 		{"webClientURL without company", importSpec, []string{"businessCentral.webClientURL=https://businesscentral.dynamics.com/t/Production"}, []string{"spec.businessCentral.company", "company is required"}},
+		{"webClientURL longer than nav_dynamicsnavurl", importSpec, []string{"businessCentral.webClientURL=https://bc.example.com/" + strings.Repeat("x", 240), "businessCentral.company=CRONUS"}, []string{"spec.businessCentral.webClientURL", "250"}},
 		{"webClientURL not a URL", importSpec, []string{"businessCentral.webClientURL=businesscentral", "businessCentral.company=CRONUS"}, []string{"spec.businessCentral.webClientURL", "http or https URL"}},
 		{"company longer than Business Central allows", importSpec, []string{"businessCentral.webClientURL=https://bc.example.com/", "businessCentral.company=" + strings.Repeat("C", 31)}, []string{"spec.businessCentral.company", "30"}},
 		{"item availability without import", adminSpec, []string{"businessCentral.itemAvailability={enabled: true, odataURL: 'https://bc.example.com/ODataV4/', username: CRM, accessKeySecretRef: {name: odata, key: accessKey}}"}, []string{"spec.businessCentral.itemAvailability", "integrationSolution.import"}},
@@ -336,6 +337,16 @@ func TestAcceptedManifestsGetDefaults(t *testing.T) {
 		{"on-premises http with a port", minimalSpec, []string{"url=http://crm.local:5555/Contoso/main.aspx", "authentication.type=IFD", "-authentication.tenantID"}, func(t *testing.T, s salesv1alpha1.SalesConnectionSpec) {
 			if s.URL != "http://crm.local:5555/Contoso/main.aspx" {
 				t.Errorf("url kept: %q", s.URL)
+			}
+		}},
+		{"Business Central's proxy version ids", minimalSpec, []string{`sdkVersion="91"`}, func(t *testing.T, s salesv1alpha1.SalesConnectionSpec) {
+			if s.SDKVersion != "91" {
+				t.Errorf("sdkVersion kept: %q", s.SDKVersion)
+			}
+		}},
+		{"domain names for IFD user mapping", minimalSpec, []string{"authentication.type=IFD", "-authentication.tenantID", `userMapping.users=["CONTOSO\\alice", bob@contoso.com]`}, func(t *testing.T, s salesv1alpha1.SalesConnectionSpec) {
+			if len(s.UserMapping.Users) != 2 || s.UserMapping.Users[0] != `CONTOSO\alice` {
+				t.Errorf("users kept: %q", s.UserMapping.Users)
 			}
 		}},
 		{"AD is accepted by the schema", minimalSpec, []string{"authentication.type=AD", "-authentication.tenantID"}, func(t *testing.T, s salesv1alpha1.SalesConnectionSpec) {

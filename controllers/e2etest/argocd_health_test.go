@@ -28,33 +28,33 @@ func argoHealth(t *testing.T, sc *salesv1alpha1.SalesConnection) (status, messag
 	if err != nil {
 		t.Fatal(err)
 	}
-	L := lua.NewState(lua.Options{SkipOpenLibs: false})
-	defer L.Close()
-	L.SetGlobal("obj", toLua(L, raw))
-	if err := L.DoString(string(script)); err != nil {
+	ls := lua.NewState(lua.Options{SkipOpenLibs: false})
+	defer ls.Close()
+	ls.SetGlobal("obj", toLua(ls, raw))
+	if err := ls.DoString(string(script)); err != nil {
 		t.Fatalf("health.lua: %v", err)
 	}
-	hs, ok := L.Get(-1).(*lua.LTable)
+	hs, ok := ls.Get(-1).(*lua.LTable)
 	if !ok {
-		t.Fatalf("health.lua returned %v, want a table", L.Get(-1))
+		t.Fatalf("health.lua returned %v, want a table", ls.Get(-1))
 	}
 	return hs.RawGetString("status").String(), hs.RawGetString("message").String()
 }
 
 // toLua converts JSON-like Go values into Lua values: objects become tables, arrays
 // 1-indexed tables.
-func toLua(L *lua.LState, v any) lua.LValue {
+func toLua(ls *lua.LState, v any) lua.LValue {
 	switch v := v.(type) {
 	case map[string]any:
-		t := L.NewTable()
+		t := ls.NewTable()
 		for k, e := range v {
-			t.RawSetString(k, toLua(L, e))
+			t.RawSetString(k, toLua(ls, e))
 		}
 		return t
 	case []any:
-		t := L.NewTable()
+		t := ls.NewTable()
 		for _, e := range v {
-			t.Append(toLua(L, e))
+			t.Append(toLua(ls, e))
 		}
 		return t
 	case string:
@@ -68,7 +68,7 @@ func toLua(L *lua.LState, v any) lua.LValue {
 	case nil:
 		return lua.LNil
 	}
-	t := L.NewTable()
+	t := ls.NewTable()
 	return t
 }
 

@@ -262,7 +262,7 @@ func TestImportFailureStallsAndRetriesOnlyWhenAsked(t *testing.T) {
 		t.Fatalf("%d imports after a failure, want 1 (no retry loop)", n)
 	}
 	f.sim.env.FailImports("")
-	requestTestConnection(t, f.ns, "contoso", "retry-1")
+	requestTestConnection(t, f.ns, "retry-1")
 	sc = waitReady(t, f.ns, "contoso")
 	if n := imports(); n != 2 {
 		t.Errorf("%d imports, want 2", n)
@@ -448,7 +448,7 @@ func TestSubmittedOrdersBlockTurningSalesOrdersOff(t *testing.T) {
 		t.Fatal("the flag was turned off while a submitted order exists")
 	}
 	f.sim.env.ClearSalesOrders()
-	requestTestConnection(t, f.ns, "contoso", "orders-processed")
+	requestTestConnection(t, f.ns, "orders-processed")
 	waitReady(t, f.ns, "contoso")
 	if f.sim.env.SOPIntegration() {
 		t.Error("the flag is still on")

@@ -215,7 +215,7 @@ func TestConnectionsWaitingForOneImportShareOnePoller(t *testing.T) {
 	}
 	f.sim.srv.ResetRequests()
 	// A window of several poll intervals while the import is held.
-	window := 10 * importPollMax
+	window := 10 * maxImportPoll
 	time.Sleep(window)
 	count := func(op string) int {
 		return f.sim.srv.CountRequests(func(r dataversesim.Request) bool { return r.Operation == op })
@@ -224,8 +224,8 @@ func TestConnectionsWaitingForOneImportShareOnePoller(t *testing.T) {
 	if ownPolls != 0 {
 		t.Errorf("waiting connections polled the import themselves %d times", ownPolls)
 	}
-	if polls == 0 || polls > int(window/importPollMin)+1 {
-		t.Errorf("%d polls of the running imports in a window of %s; want one poller at %s..%s", polls, window, importPollMin, importPollMax)
+	if polls == 0 || polls > int(window/minImportPoll)+1 {
+		t.Errorf("%d polls of the running imports in a window of %s; want one poller at %s..%s", polls, window, minImportPoll, maxImportPoll)
 	}
 	f.sim.env.ReleaseImports()
 	for _, name := range names {
@@ -315,7 +315,7 @@ func TestRequestedAtRerunsTestConnection(t *testing.T) {
 	first := waitReady(t, f.ns, "contoso")
 	before := countOp(f, "WhoAmI")
 	time.Sleep(1100 * time.Millisecond) // lastVerifiedTime has a resolution of one second
-	requestTestConnection(t, f.ns, "contoso", "2026-11-24T10:00:00Z")
+	requestTestConnection(t, f.ns, "2026-11-24T10:00:00Z")
 	sc := waitFor(t, f.ns, "contoso", "lastHandledRequestedAt", func(sc *salesv1alpha1.SalesConnection) bool {
 		return sc.Status.LastHandledRequestedAt == "2026-11-24T10:00:00Z"
 	})
@@ -349,7 +349,7 @@ func TestDeletionPolicies(t *testing.T) {
 			if err := k8s.Delete(context.Background(), sc); err != nil {
 				t.Fatal(err)
 			}
-			waitGone(t, f.ns, "contoso")
+			waitGone(t, f.ns)
 			if got := len(f.sim.env.NavConnections()) == 1; got != tc.wantLink {
 				t.Errorf("link present = %v, want %v", got, tc.wantLink)
 			}
@@ -394,7 +394,7 @@ func TestDeletionWithoutCredentialsWaitsForForceDelete(t *testing.T) {
 	if err := k8s.Patch(context.Background(), sc, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
 		t.Fatal(err)
 	}
-	waitGone(t, f.ns, "contoso")
+	waitGone(t, f.ns)
 }
 
 // TestDeletionWithNothingToCleanReadsNoSecret: a namespace deleted with its Secrets is
@@ -415,7 +415,7 @@ func TestDeletionWithNothingToCleanReadsNoSecret(t *testing.T) {
 	if err := k8s.Delete(context.Background(), sc); err != nil {
 		t.Fatal(err)
 	}
-	waitGone(t, f.ns, "contoso")
+	waitGone(t, f.ns)
 	if n := liveReads.count(&corev1.Secret{}, keyOf(f.ns, "admin")) - secretReads; n != 0 {
 		t.Errorf("deleting read the administrator's Secret %d times", n)
 	}
@@ -424,8 +424,10 @@ func TestDeletionWithNothingToCleanReadsNoSecret(t *testing.T) {
 	}
 }
 
-func waitGone(t *testing.T, ns, name string) {
+// waitGone waits until the fixture's SalesConnection "contoso" is deleted.
+func waitGone(t *testing.T, ns string) {
 	t.Helper()
+	const name = "contoso"
 	deadline := time.Now().Add(waitTimeout)
 	for time.Now().Before(deadline) {
 		err := k8s.Get(context.Background(), keyOf(ns, name), &salesv1alpha1.SalesConnection{})
@@ -548,4 +550,37 @@ func TestNewPackageVersionIsImported(t *testing.T) {
 	if n := countOp(f, "ImportSolutionAsync"); n != 2 {
 		t.Errorf("%d imports, want 2: the first version and the new one", n)
 	}
+}
+
+// TestPasswordIntegrationUserIsPrepared: a user account signing in as the integration
+// user with a password is made an integration user, invitation accepted,
+// non-interactive, as Business Central's setup makes it; without an administrator the
+// operator says what is missing.
+func TestPasswordIntegrationUserIsPrepared(t *testing.T) {
+	f := newFixture(t, func(cfg *dataversesim.Config) {
+		cfg.Tenants[0].Users = []dataversesim.UserAccount{{UserPrincipalName: "svc-bc@contoso.com", Password: "svc-password"}}
+		cfg.Tenants[0].Apps = append(cfg.Tenants[0].Apps, dataversesim.AppConfig{ClientID: dataverse.DefaultPublicClientID, PublicClient: true})
+		cfg.Environments[0].SystemUsers[1].ApplicationID = ""
+		cfg.Environments[0].SystemUsers[1].InvitationPending = true
+	})
+	f.standardSecrets()
+	f.secret("integration", map[string]string{"username": "svc-bc@contoso.com", "password": "svc-password"})
+	spec := f.connectionOnlySpec()
+	spec.Authentication.Type = salesv1alpha1.AuthenticationOAuth
+	f.create("contoso", spec)
+	sc := stalledWith(t, f.ns, "contoso", salesv1alpha1.ReasonIntegrationUserNotPrepared)
+	if msg := condition(sc, salesv1alpha1.ConditionIntegrationUserPrepared).Message; !strings.Contains(msg, "spec.administrator") {
+		t.Errorf("message %q must say how to fix it", msg)
+	}
+
+	f.update("contoso", func(s *salesv1alpha1.SalesConnectionSpec) { s.Administrator = f.fullSpec().Administrator })
+	sc = waitReady(t, f.ns, "contoso")
+	if c := condition(sc, salesv1alpha1.ConditionIntegrationUserPrepared); c == nil || c.Reason != string(salesv1alpha1.ReasonPrepared) {
+		t.Errorf("IntegrationUserPrepared = %+v", c)
+	}
+	u, _ := f.sim.env.User(f.sim.integrationUserID)
+	if !u.IsIntegrationUser || u.InviteStatusCode != 4 || u.AccessMode != 4 {
+		t.Errorf("integration user in Dataverse = %+v", u)
+	}
+	noSecretIn(t, sc, "svc-password")
 }

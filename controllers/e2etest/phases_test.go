@@ -115,7 +115,7 @@ func TestDataverseRefusalStallsWithItsMessage(t *testing.T) {
 		t.Errorf("message %q must say what was refused, with Dataverse's code", msg)
 	}
 	// Fixed in Dataverse (the fault was one request): a person asks for a new check.
-	requestTestConnection(t, f.ns, "contoso", "after-fix")
+	requestTestConnection(t, f.ns, "after-fix")
 	waitReady(t, f.ns, "contoso")
 }
 
@@ -141,8 +141,8 @@ func TestDeprovisionWaitsForSubmittedOrders(t *testing.T) {
 		t.Error("the flag was turned off while a submitted order exists")
 	}
 	f.sim.env.ClearSalesOrders()
-	requestTestConnection(t, f.ns, "contoso", "orders-processed")
-	waitGone(t, f.ns, "contoso")
+	requestTestConnection(t, f.ns, "orders-processed")
+	waitGone(t, f.ns)
 	if f.sim.env.SOPIntegration() {
 		t.Error("Deprovision left sales order integration on")
 	}
@@ -164,7 +164,7 @@ func TestObserveModeDeletionTouchesNothing(t *testing.T) {
 	if err := k8s.Delete(context.Background(), sc); err != nil {
 		t.Fatal(err)
 	}
-	waitGone(t, f.ns, "contoso")
+	waitGone(t, f.ns)
 	if w := f.sim.srv.Writes("contoso"); w != 0 {
 		t.Errorf("deleting in Observe mode wrote %d times to Dataverse", w)
 	}

@@ -63,8 +63,8 @@ func (c *countingReader) count(obj client.Object, key client.ObjectKey) int {
 
 // Short intervals keep the suite fast; they are flags of the manager in production.
 const (
-	importPollMin = 100 * time.Millisecond
-	importPollMax = 500 * time.Millisecond
+	minImportPoll = 100 * time.Millisecond
+	maxImportPoll = 500 * time.Millisecond
 	waitTimeout   = 30 * time.Second
 )
 
@@ -126,8 +126,8 @@ func startManager(ctx context.Context) (<-chan struct{}, error) {
 		Recorder:             mgr.GetEventRecorder("salesconnection-operator"),
 		Dataverse:            pool,
 		FederatedTokenFile:   os.Getenv("AZURE_FEDERATED_TOKEN_FILE"),
-		ImportPollMin:        importPollMin,
-		ImportPollMax:        importPollMax,
+		MinImportPoll:        minImportPoll,
+		MaxImportPoll:        maxImportPoll,
 		StalledRetryInterval: time.Hour,
 	}
 	if err := r.SetupWithManager(ctx, mgr, controllers.Options{
@@ -263,11 +263,11 @@ func waitForEvent(t *testing.T, ns, name, reason string) []string {
 	return nil
 }
 
-// requestTestConnection sets the requested-at annotation, as a person does to re-run
-// Test Connection.
-func requestTestConnection(t *testing.T, ns, name, value string) {
+// requestTestConnection sets the requested-at annotation of the fixture's SalesConnection
+// "contoso", as a person does to re-run Test Connection.
+func requestTestConnection(t *testing.T, ns, value string) {
 	t.Helper()
-	sc := get(t, ns, name)
+	sc := get(t, ns, "contoso")
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, salesv1alpha1.AnnotationRequestedAt, value)
 	if err := k8s.Patch(context.Background(), sc, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
 		t.Fatal(err)

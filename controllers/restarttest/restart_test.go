@@ -43,7 +43,7 @@ func startManager(t *testing.T) (stop func()) {
 	r := &controllers.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("salesconnection-operator"),
 		Dataverse:     dataverse.NewPool(dataverse.PoolOptions{AllowedAuthorityHosts: []string{"127.0.0.1"}, AllowedEnvironmentDomains: []string{"127.0.0.1"}}),
-		ImportPollMin: 100 * time.Millisecond, ImportPollMax: 500 * time.Millisecond, StalledRetryInterval: time.Hour,
+		MinImportPoll: 100 * time.Millisecond, MaxImportPoll: 500 * time.Millisecond, StalledRetryInterval: time.Hour,
 	}
 	// Each manager names its controller differently: controller-runtime refuses two
 	// controllers of one name in a process.

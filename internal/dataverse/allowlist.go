@@ -106,7 +106,7 @@ func parseAllowEntry(s string) (allowEntry, error) {
 		return allowEntry{host: "." + host, suffix: true}, nil
 	}
 	if strings.Contains(s, "*") {
-		return allowEntry{}, errors.New("a wildcard is allowed only as a leading *.")
+		return allowEntry{}, errors.New("a wildcard is allowed only as a leading \"*.\"")
 	}
 	host, port := s, ""
 	// host:port, [v6]:port; a bare IPv6 address has several colons and no port.
@@ -160,9 +160,6 @@ func validPort(p string) bool {
 	}
 	return n >= 1 && n <= 65535
 }
-
-// Empty reports a list without entries.
-func (a *Allowlist) Empty() bool { return a == nil || len(a.entries) == 0 }
 
 // allows reports whether u may be sent to.
 func (a *Allowlist) allows(u *url.URL) bool {

@@ -142,18 +142,18 @@ func classifyTransport(op string, err error, red redactor) *Error {
 	if e, ok := asError(err); ok {
 		out := *e
 		out.Operation = op
-		out.Message = red.message(out.Message, maxMessageLen)
+		out.Message = red.message(out.Message)
 		return &out
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
 		return newError(op, ReasonCanceled, 0, "", "canceled", err)
 	case isTLSError(err):
-		return newError(op, ReasonTLSError, 0, "", red.message(err.Error(), maxMessageLen), err)
+		return newError(op, ReasonTLSError, 0, "", red.message(err.Error()), err)
 	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
 		return newError(op, ReasonUnreachable, 0, "", "timed out", err)
 	}
-	return newError(op, ReasonUnreachable, 0, "", red.message(err.Error(), maxMessageLen), err)
+	return newError(op, ReasonUnreachable, 0, "", red.message(err.Error()), err)
 }
 
 // isTLSError reports a certificate that failed verification, or a peer that does not

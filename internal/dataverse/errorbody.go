@@ -26,18 +26,13 @@ const (
 	maxRetryAfter = time.Hour
 )
 
-// ParseErrorBody extracts Dataverse's error code and message from an error answer. It
+// parseErrorBody extracts Dataverse's error code and message from an error answer. It
 // reads the OData shape {"error":{"code":"0x80040217","message":"..."}} and its variants
 // (message as {"value":...}, the OAuth {"error":"invalid_client","error_description":...},
 // ASP.NET's {"Message":...}), and falls back to the text of non-JSON answers (an HTML
 // page of a proxy, plain text). The result is bounded, valid UTF-8 without control
 // characters; an empty body gives two empty strings.
-func ParseErrorBody(body []byte) (code, message string) {
-	return parseErrorBody(body, func(s string) string { return s })
-}
-
-// parseErrorBody is ParseErrorBody with redact applied to the code and the message
-// before they are cut to length.
+// The redact function is applied to the code and the message before they are cut to length.
 func parseErrorBody(body []byte, redact func(string) string) (code, message string) {
 	if len(body) > maxErrorBody {
 		body = body[:maxErrorBody]

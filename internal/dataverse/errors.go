@@ -62,15 +62,15 @@ const (
 	ReasonInvalidArgument Reason = "InvalidArgument"
 	// ReasonCanceled means the caller's context ended.
 	ReasonCanceled Reason = "Canceled"
-	// ReasonDestinationNotAllowed: the environment or the sign-in authority (or a request
+	// ReasonDestinationNotAllowed means the environment or the sign-in authority (or a request
 	// the sign-in library makes) is not on the cluster admin's allowlists; nothing was
 	// sent. The message names the host and the flag to change.
 	ReasonDestinationNotAllowed Reason = "DestinationNotAllowed"
-	// ReasonRedirected: Dataverse or the authority answered with a redirect, which is never
+	// ReasonRedirected means Dataverse or the authority answered with a redirect, which is never
 	// followed (a credential must not travel to where a server points); the message names
 	// the Location's host. Fix the URL to the final one.
 	ReasonRedirected Reason = "Redirected"
-	// ReasonResponseTooLarge: an answer was larger than the client reads (after
+	// ReasonResponseTooLarge means an answer was larger than the client reads (after
 	// decompression); nothing of it was used.
 	ReasonResponseTooLarge Reason = "ResponseTooLarge"
 )
@@ -149,15 +149,6 @@ func IsNotFound(err error) bool { return ReasonOf(err) == ReasonNotFound }
 
 // IsDuplicate reports a record or association that exists already.
 func IsDuplicate(err error) bool { return ReasonOf(err) == ReasonDuplicate }
-
-// RetryAfter is how long the server asked to wait before the next attempt; 0 when it
-// did not say.
-func RetryAfter(err error) time.Duration {
-	if e, ok := asError(err); ok {
-		return e.RetryAfter
-	}
-	return 0
-}
 
 // ReasonOf returns the Reason of err, or "" when err is not an *Error.
 func ReasonOf(err error) Reason {

@@ -49,7 +49,7 @@ func TestParseErrorBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, msg := ParseErrorBody([]byte(tt.body))
+			code, msg := parseErrorBody([]byte(tt.body), noRedact)
 			if code != tt.code || msg != tt.message {
 				t.Errorf("ParseErrorBody = (%q, %q), want (%q, %q)", code, truncate(msg, 80), tt.code, truncate(tt.message, 80))
 			}
@@ -73,7 +73,7 @@ func FuzzParseErrorBody(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		code, msg := ParseErrorBody(body)
+		code, msg := parseErrorBody(body, noRedact)
 		if len(code) > maxCodeLen || len(msg) > maxMessageLen {
 			t.Fatalf("unbounded: code %d bytes, message %d bytes", len(code), len(msg))
 		}
@@ -231,7 +231,7 @@ func TestClassifyTransport(t *testing.T) {
 func TestErrorHelpers(t *testing.T) {
 	e := &Error{Operation: "GetSolution", StatusCode: 429, Code: "0x80072322", Message: "slow down", RetryAfter: 5 * time.Second, Kind: Transient, Reason: ReasonThrottled}
 	wrapped := fmt.Errorf("reading the solution: %w", e)
-	if !IsTransient(wrapped) || ReasonOf(wrapped) != ReasonThrottled || RetryAfter(wrapped) != 5*time.Second {
+	if !IsTransient(wrapped) || ReasonOf(wrapped) != ReasonThrottled || retryAfterOf(wrapped) != 5*time.Second {
 		t.Errorf("helpers do not see through wrapping")
 	}
 	if IsNotFound(wrapped) || IsDuplicate(wrapped) {
@@ -240,7 +240,7 @@ func TestErrorHelpers(t *testing.T) {
 	if got, want := e.Error(), "dataverse GetSolution: Throttled (HTTP 429, 0x80072322): slow down; retry after 5s"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
-	if IsTransient(errors.New("x")) || ReasonOf(errors.New("x")) != "" || RetryAfter(nil) != 0 {
+	if IsTransient(errors.New("x")) || ReasonOf(errors.New("x")) != "" || retryAfterOf(nil) != 0 {
 		t.Errorf("foreign errors")
 	}
 	if !IsTransient(context.DeadlineExceeded) {

@@ -93,9 +93,9 @@ func (r redactor) apply(s string) string {
 	return s
 }
 
-// message redacts s, then makes it safe to show within max bytes.
-func (r redactor) message(s string, max int) string {
-	return clean(r.apply(s), max)
+// message redacts s, then makes it safe to show within maxMessageLen bytes.
+func (r redactor) message(s string) string {
+	return clean(r.apply(s), maxMessageLen)
 }
 
 // hideSecrets replaces every known value. Values of minAnywhere or more characters are

@@ -144,11 +144,11 @@ func TestThrottleIsSharedByTheEnvironment(t *testing.T) {
 	b := f.client(t, p, Credentials{Type: AuthOAuth, TenantID: testTenant, Username: testUser, Password: testPass, AuthorityHost: f.authority()})
 
 	_, err := a.WhoAmI(context.Background())
-	if ReasonOf(err) != ReasonThrottled || !IsTransient(err) || RetryAfter(err) != 100*time.Second {
+	if ReasonOf(err) != ReasonThrottled || !IsTransient(err) || retryAfterOf(err) != 100*time.Second {
 		t.Fatalf("a: err = %v, want Throttled with RetryAfter 100s", err)
 	}
 	_, err = b.WhoAmI(context.Background())
-	if ReasonOf(err) != ReasonThrottled || RetryAfter(err) != 100*time.Second {
+	if ReasonOf(err) != ReasonThrottled || retryAfterOf(err) != 100*time.Second {
 		t.Fatalf("b: err = %v, want Throttled with the environment's remaining window", err)
 	}
 	if n := len(f.dataverseRequests()); n != 1 {
@@ -179,7 +179,7 @@ func TestThrottleWaitRespectsDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_, err := c.WhoAmI(ctx)
-	if ReasonOf(err) != ReasonThrottled || RetryAfter(err) < 4*time.Second {
+	if ReasonOf(err) != ReasonThrottled || retryAfterOf(err) < 4*time.Second {
 		t.Fatalf("err = %v, want Throttled: the wait outlives the deadline", err)
 	}
 }

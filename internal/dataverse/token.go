@@ -118,7 +118,7 @@ func (ts *tokenSource) credentialError(op string, err error) error {
 	}
 	// azidentity's constructors reject bad options (tenant, client ID) with plain text
 	// that holds no secret; redact anyway.
-	return newError(op, ReasonAuthenticationFailed, 0, "InvalidCredentials", ts.red.message(firstLine(err.Error()), maxMessageLen), nil)
+	return newError(op, ReasonAuthenticationFailed, 0, "InvalidCredentials", ts.red.message(firstLine(err.Error())), nil)
 }
 
 var aadstsRE = regexp.MustCompile(`AADSTS\d+`)
@@ -153,7 +153,7 @@ func classifyTokenError(op string, err error, probe *tokenProbe, now time.Time, 
 		}
 		// No answer from the authority: the credential could not even be used (an
 		// unreadable token file, a malformed key).
-		return newError(op, ReasonAuthenticationFailed, 0, "CredentialUnavailable", red.message(firstLine(stripCredPrefix(err.Error())), maxMessageLen), nil)
+		return newError(op, ReasonAuthenticationFailed, 0, "CredentialUnavailable", red.message(firstLine(stripCredPrefix(err.Error()))), nil)
 	}
 	// Redacted whole, before summary shortens it.
 	oauthErr, desc := parseErrorBody(body, red.apply)

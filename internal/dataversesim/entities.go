@@ -270,9 +270,9 @@ func (c *call) navConnection(op, id string) *apiError {
 		if !navProperties[k] || k == "nav_connectionid" {
 			return errf(http.StatusBadRequest, codeBadRequest, "The property '%s' does not exist on type 'Microsoft.Dynamics.CRM.nav_connection'.", k)
 		}
-		if max := navMaxLength[k]; utf8.RuneCountInString(v) > max {
+		if limit := navMaxLength[k]; utf8.RuneCountInString(v) > limit {
 			return errf(http.StatusBadRequest, codeTooLong,
-				"A validation error occurred. The length of the '%s' attribute of the 'nav_connection' entity exceeded the maximum allowed length of '%d'.", k, max)
+				"A validation error occurred. The length of the '%s' attribute of the 'nav_connection' entity exceeded the maximum allowed length of '%d'.", k, limit)
 		}
 	}
 	if op == "CreateNavConnection" {

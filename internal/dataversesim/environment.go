@@ -32,7 +32,7 @@ type User struct {
 	Roles                                                                         map[string]bool
 	// What Business Central prepares on its integration user: isintegrationuser,
 	// invitestatuscode (4 InvitationAccepted), accessmode (0 Read-Write, 4
-	// Non-interactive), and whether a licence is assigned.
+	// Non-interactive), and whether a license is assigned.
 	IsIntegrationUser bool
 	InviteStatusCode  int
 	AccessMode        int
@@ -248,7 +248,7 @@ func (e *Environment) AddUser(cfg SystemUserConfig) (string, error) {
 		u.InviteStatusCode = 1 // Invited
 	}
 	if u.ApplicationID != "" {
-		// Application users are non-interactive and need no licence.
+		// Application users are non-interactive and need no license.
 		u.AccessMode, u.Unlicensed = 4, true
 	}
 	if u.FullName == "" {
@@ -412,15 +412,6 @@ func (e *Environment) User(id string) (User, bool) {
 	cp := *u
 	cp.Roles = maps.Clone(u.Roles)
 	return cp, true
-}
-
-// SetUserPrepared sets, by hand, what Business Central prepares on its integration user.
-func (e *Environment) SetUserPrepared(id string, integrationUser bool, accessMode int) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if u, ok := e.users[strings.ToLower(id)]; ok {
-		u.IsIntegrationUser, u.AccessMode = integrationUser, accessMode
-	}
 }
 
 // AddNavConnection adds a row by hand, as Business Central writes it.

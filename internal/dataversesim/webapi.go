@@ -69,7 +69,7 @@ func (c *call) requireAdmin(privilege string) *apiError {
 
 // serveWebAPI authenticates, applies the fault knobs and routes one request.
 func (s *Server) serveWebAPI(w http.ResponseWriter, r *http.Request, env *Environment, path string, entry *Request) {
-	entry.Operation = operationOf(r.Method, path, r.URL.Query())
+	entry.Operation = operationOf(r.Method, path)
 	if d := env.faults.delay(); d > 0 {
 		time.Sleep(d)
 	}
@@ -162,7 +162,7 @@ func (e *Environment) callerLocked(c *accessClaims) *User {
 }
 
 // operationOf names a request for the request log and FailNext.
-func operationOf(method, path string, q map[string][]string) string {
+func operationOf(method, path string) string {
 	set, _, hasKey := strings.Cut(path, "(")
 	switch {
 	case set == "WhoAmI":
