@@ -126,13 +126,14 @@ func (r *Reconciler) testConnection(ctx context.Context, s *scope) (plan, outcom
 // identify asks Dataverse who the integration principal is and the server's version,
 // and remembers both.
 func (r *Reconciler) identify(ctx context.Context, s *scope) (principalInfo, outcome) {
-	who, err := s.integration.WhoAmI(ctx)
-	if err != nil {
-		return principalInfo{}, failed(fromIntegrationUser("testing the connection (WhoAmI)", s, err))
-	}
+	// The version first: it tells the client which Web API version the server serves.
 	version, err := s.integration.RetrieveVersion(ctx)
 	if err != nil {
 		return principalInfo{}, failed(fromIntegrationUser("reading the server version", s, err))
+	}
+	who, err := s.integration.WhoAmI(ctx)
+	if err != nil {
+		return principalInfo{}, failed(fromIntegrationUser("testing the connection (WhoAmI)", s, err))
 	}
 	info := principalInfo{who: who, version: version}
 	r.principals.put(s.integrationKey, info)

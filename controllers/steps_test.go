@@ -106,7 +106,7 @@ func TestAPassStopsAtTheFirstStepThatDoesNotFinish(t *testing.T) {
 		{Type: string(salesv1alpha1.ConditionSolutionImported), Status: "True", Reason: "Imported", ObservedGeneration: 1},
 	}
 	res := w.pass(connectPass()...)
-	if res.condition != salesv1alpha1.ConditionConnectionVerified || !slices.Equal(w.dv.calls, []string{"WhoAmI"}) {
+	if res.condition != salesv1alpha1.ConditionConnectionVerified || !slices.Equal(w.dv.calls, []string{"RetrieveVersion", "WhoAmI"}) {
 		t.Errorf("ended on %s after calls %v", res.condition, w.dv.calls)
 	}
 	if c := w.condition(salesv1alpha1.ConditionSolutionImported); c.Status != metav1.ConditionUnknown || c.Reason != string(salesv1alpha1.ReasonBlocked) {

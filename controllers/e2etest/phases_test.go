@@ -2,6 +2,7 @@ package e2etest
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -199,5 +200,32 @@ func TestTheLinkRowIsBusinessCentrals(t *testing.T) {
 	waitReady(t, f.ns, "second")
 	if links := f.sim.env.NavConnections(); len(links) != 1 || links[0].URL != bcRow {
 		t.Errorf("nav_connections = %+v; want the one row", links)
+	}
+}
+
+// TestOnPremises91ServerReachesReady: a 9.1 server has no /api/data/v9.2/. The operator
+// asks the version in v9.0 and then speaks v9.1, so every phase (import, roles, link,
+// sales orders) works against it and no request meets a version the server lacks.
+func TestOnPremises91ServerReachesReady(t *testing.T) {
+	f := newFixture(t, func(c *dataversesim.Config) { c.Environments[0].Version = "9.1.0.3452" })
+	f.standardSecrets()
+	spec := f.fullSpec()
+	spec.SDKVersion = "9.1"
+	f.create("contoso", spec)
+	sc := waitReady(t, f.ns, "contoso")
+	if sc.Status.ServerVersion != "9.1.0.3452" {
+		t.Errorf("status.serverVersion = %q", sc.Status.ServerVersion)
+	}
+	var versions []string
+	for _, r := range f.sim.srv.Requests() {
+		if r.Status == http.StatusNotFound && r.Operation == "Unknown" {
+			t.Errorf("%s %s answered 404: a Web API version the server does not serve", r.Method, r.Path)
+		}
+		if strings.Contains(r.Path, "/api/data/v9.1/") {
+			versions = append(versions, r.Path)
+		}
+	}
+	if len(versions) == 0 {
+		t.Error("no request used the server's own Web API version v9.1")
 	}
 }

@@ -94,7 +94,7 @@ func TestCallShapes(t *testing.T) {
 			status: http.StatusNoContent,
 			call:   func(c *Client) (any, error) { return nil, c.AssociateRole(context.Background(), userID, roleID) },
 			want: want{method: "POST", path: "systemusers(" + userID + ")/systemuserroles_association/$ref",
-				body:   `{"@odata.id": "{env}/api/data/v9.2/roles(` + roleID + `)"}`,
+				body:   `{"@odata.id": "{env}/api/data/v9.0/roles(` + roleID + `)"}`,
 				header: map[string]string{"Content-Type": "application/json; charset=utf-8"}},
 		},
 		{
@@ -102,7 +102,7 @@ func TestCallShapes(t *testing.T) {
 			status: http.StatusNoContent,
 			call:   func(c *Client) (any, error) { return nil, c.DisassociateRole(context.Background(), userID, roleID) },
 			want: want{method: "DELETE", path: "systemusers(" + userID + ")/systemuserroles_association/$ref",
-				query: map[string]string{"$id": "{env}/api/data/v9.2/roles(" + roleID + ")"}},
+				query: map[string]string{"$id": "{env}/api/data/v9.0/roles(" + roleID + ")"}},
 		},
 		{
 			name: "GetSolution",

@@ -10,7 +10,7 @@ import (
 type Client struct {
 	pool    *Pool
 	env     *environment
-	baseURL string
+	envURL  string
 	http    *http.Client
 	tokens  *tokenSource
 	red     redactor
@@ -42,21 +42,3 @@ func (c *Client) WhoAmI(ctx context.Context) (WhoAmI, error) {
 	return WhoAmI{UserID: w.UserID, BusinessUnitID: w.BusinessUnitID, OrganizationID: w.OrganizationID}, nil
 }
 
-// RetrieveVersion returns the server version, e.g. 9.2.24101.140.
-func (c *Client) RetrieveVersion(ctx context.Context) (string, error) {
-	const op = "RetrieveVersion"
-	resp, err := c.do(ctx, &request{op: op, method: http.MethodGet, path: "RetrieveVersion()"})
-	if err != nil {
-		return "", err
-	}
-	var v struct {
-		Version string `json:"Version"`
-	}
-	if err := decode(op, resp, &v); err != nil {
-		return "", err
-	}
-	if v.Version == "" {
-		return "", newError(op, ReasonInvalidResponse, resp.status, "", "the answer has no Version", nil)
-	}
-	return v.Version, nil
-}

@@ -1,4 +1,4 @@
-// Package dataverse is the operator's client of the Dataverse Web API (v9.2): sign-in
+// Package dataverse is the operator's client of the Dataverse Web API (the server's own version, v9.0 to v9.2): sign-in
 // through azidentity, the typed calls the reconciler needs, one error type that says
 // whether retrying helps, and per-environment limits shared through a Pool.
 //

@@ -125,8 +125,8 @@ func TestRedirectsAreNeverFollowed(t *testing.T) {
 		name, path string
 		status     int
 	}{
-		{"dataverse", "/org/api/data/v9.2/WhoAmI", http.StatusTemporaryRedirect},
-		{"dataverse moved", "/org/api/data/v9.2/WhoAmI", http.StatusMovedPermanently},
+		{"dataverse", "/org/api/data/v9.0/WhoAmI", http.StatusTemporaryRedirect},
+		{"dataverse moved", "/org/api/data/v9.0/WhoAmI", http.StatusMovedPermanently},
 		{"token endpoint", "/oauth2/v2.0/token", http.StatusFound},
 		{"openid configuration", "/.well-known/openid-configuration", http.StatusFound},
 	} {
@@ -187,8 +187,8 @@ func TestAnswersAreBounded(t *testing.T) {
 		body       []byte
 		gzip       bool
 	}{
-		{"dataverse gzip bomb", "/org/api/data/v9.2/WhoAmI", dataverseBomb, true},
-		{"dataverse plain", "/org/api/data/v9.2/WhoAmI", plain, false},
+		{"dataverse gzip bomb", "/org/api/data/v9.0/WhoAmI", dataverseBomb, true},
+		{"dataverse plain", "/org/api/data/v9.0/WhoAmI", plain, false},
 		{"openid configuration gzip bomb", "/.well-known/openid-configuration", authorityBomb, true},
 		{"token gzip bomb", "/oauth2/v2.0/token", authorityBomb, true},
 	} {

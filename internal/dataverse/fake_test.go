@@ -27,10 +27,10 @@ const (
 
 // recorded is one request the fake server received.
 type recorded struct {
-	Method, Path, RawQuery string
-	Query                  url.Values
-	Header                 http.Header
-	Body                   []byte
+	Method, APIVersion, Path, RawQuery string
+	Query                              url.Values
+	Header                             http.Header
+	Body                               []byte
 }
 
 // fakeServer is a minimal Entra ID v2 authority plus a Dataverse environment under
@@ -146,9 +146,10 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 		})
 	case strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token"):
 		f.token(w, body)
-	case strings.HasPrefix(r.URL.Path, "/org/api/data/v9.2/"):
+	case strings.HasPrefix(r.URL.Path, "/org/api/data/v"):
+		version, path, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/org/api/data/"), "/")
 		f.mu.Lock()
-		f.requests = append(f.requests, recorded{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/org/api/data/v9.2/"),
+		f.requests = append(f.requests, recorded{Method: r.Method, APIVersion: version, Path: path,
 			RawQuery: r.URL.RawQuery, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body})
 		ok := f.valid[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 		h := f.dataverse

@@ -79,6 +79,9 @@ type environment struct {
 
 	mu             sync.Mutex
 	throttledUntil time.Time
+	// apiVersion is the Web API version the server serves ("v9.1"); empty until a
+	// RetrieveVersion answered.
+	apiVersion string
 }
 
 // NewPool returns a Pool; register it once per operator.
@@ -192,7 +195,7 @@ func (p *Pool) Client(environmentURL string, creds Credentials, caBundlePEM []by
 	return &Client{
 		pool:    p,
 		env:     p.environmentLocked(envURL),
-		baseURL: envURL + "/api/data/v9.2/",
+		envURL:  envURL,
 		http:    hc.env,
 		tokens:  entry.source,
 		red:     entry.source.red,

@@ -33,7 +33,8 @@ type request struct {
 	// path is relative to the Web API base and already escaped, e.g. "systemusers(<id>)".
 	path  string
 	query query
-	// url, when set, is an absolute URL (a nextLink) used instead of path and query.
+	// url, when set, is an absolute URL (a nextLink, the version discovery) used instead
+	// of path and query.
 	url    string
 	body   any
 	header map[string]string
@@ -58,6 +59,14 @@ func (c *Client) do(ctx context.Context, req *request) (*response, error) {
 		}
 	}
 	red := c.red.with(req.secrets...)
+	if req.url == "" {
+		resolved := *req
+		resolved.url = c.apiBase() + req.path
+		if len(req.query) > 0 {
+			resolved.url += "?" + req.query.encode()
+		}
+		req = &resolved
+	}
 	pol := c.pool.opts.Retry
 	var waited time.Duration
 	for attempt := 1; ; attempt++ {
@@ -179,12 +188,6 @@ func (c *Client) send(ctx context.Context, req *request, body []byte, token stri
 
 func (c *Client) newHTTPRequest(ctx context.Context, req *request, body []byte, token string) (*http.Request, error) {
 	u := req.url
-	if u == "" {
-		u = c.baseURL + req.path
-		if len(req.query) > 0 {
-			u += "?" + req.query.encode()
-		}
-	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -264,7 +267,7 @@ func (c *Client) list(ctx context.Context, req *request, each func(rows json.Raw
 		if p.NextLink == "" {
 			return nil
 		}
-		if !strings.HasPrefix(strings.ToLower(p.NextLink), strings.ToLower(c.baseURL)) {
+		if !strings.HasPrefix(strings.ToLower(p.NextLink), strings.ToLower(c.envURL+"/api/data/")) {
 			return newError(req.op, ReasonInvalidResponse, resp.status, "", "the answer's next page link is outside this environment", nil)
 		}
 		if page+1 >= maxPages {

@@ -92,7 +92,7 @@ func (c *Client) AssociateRole(ctx context.Context, userID, roleID string) error
 	}
 	_, err = c.do(ctx, &request{op: op, method: http.MethodPost, retry: retryWrite,
 		path: "systemusers(" + userID + ")/systemuserroles_association/$ref",
-		body: map[string]string{"@odata.id": c.baseURL + "roles(" + roleID + ")"}})
+		body: map[string]string{"@odata.id": c.apiBase() + "roles(" + roleID + ")"}})
 	return err
 }
 
@@ -109,6 +109,6 @@ func (c *Client) DisassociateRole(ctx context.Context, userID, roleID string) er
 	}
 	_, err = c.do(ctx, &request{op: op, method: http.MethodDelete, retry: retryWrite,
 		path:  "systemusers(" + userID + ")/systemuserroles_association/$ref",
-		query: query{}.add("$id", c.baseURL+"roles("+roleID+")")})
+		query: query{}.add("$id", c.apiBase()+"roles("+roleID+")")})
 	return err
 }

@@ -136,6 +136,9 @@ func newEnvironment(cfg EnvironmentConfig) (*Environment, error) {
 	if e.version == "" {
 		e.version = "9.2.24101.140"
 	}
+	if _, _, ok := parseMajorMinor(e.version); !ok {
+		return nil, fmt.Errorf("version %q: want major.minor.build.revision, for example 9.1.0.1234", e.version)
+	}
 	if e.orgID == "" {
 		e.orgID = newID()
 	}

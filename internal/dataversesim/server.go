@@ -216,7 +216,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	switch {
-	case len(segs) >= 4 && segs[1] == "api" && segs[2] == "data" && segs[3] == "v9.2":
+	case len(segs) >= 4 && segs[1] == "api" && segs[2] == "data" && strings.HasPrefix(segs[3], "v"):
 		env := s.Environment(segs[0])
 		entry.Environment = segs[0]
 		if env == nil {
@@ -224,7 +224,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeODataError(rec, http.StatusNotFound, "0x80060888", fmt.Sprintf("Organization '%s' does not exist.", segs[0]))
 			return
 		}
-		s.serveWebAPI(rec, r, env, strings.Join(segs[4:], "/"), &entry)
+		if !env.servesAPIVersion(segs[3]) {
+			entry.Operation = "Unknown"
+			writeAPIVersionNotFound(rec, segs[3])
+			return
+		}
+		s.serveWebAPI(rec, r, env, segs[3], strings.Join(segs[4:], "/"), &entry)
 	case len(segs) == 4 && segs[1] == "oauth2" && segs[2] == "v2.0" && segs[3] == "token" && r.Method == http.MethodPost:
 		entry.Operation = "Token"
 		entry.Principal = s.handleToken(rec, r, segs[0])

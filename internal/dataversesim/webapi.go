@@ -68,7 +68,7 @@ func (c *call) requireAdmin(privilege string) *apiError {
 }
 
 // serveWebAPI authenticates, applies the fault knobs and routes one request.
-func (s *Server) serveWebAPI(w http.ResponseWriter, r *http.Request, env *Environment, path string, entry *Request) {
+func (s *Server) serveWebAPI(w http.ResponseWriter, r *http.Request, env *Environment, apiVersion, path string, entry *Request) {
 	entry.Operation = operationOf(r.Method, path)
 	if d := env.faults.delay(); d > 0 {
 		time.Sleep(d)
@@ -107,7 +107,7 @@ func (s *Server) serveWebAPI(w http.ResponseWriter, r *http.Request, env *Enviro
 	for k, v := range r.URL.Query() {
 		q[k] = v[0]
 	}
-	c := &call{w: w, r: r, env: env, user: user, base: s.EnvironmentURL(env.name) + "/api/data/v9.2/", query: q}
+	c := &call{w: w, r: r, env: env, user: user, base: s.EnvironmentURL(env.name) + "/api/data/" + apiVersion + "/", query: q}
 	if err := s.route(c, path, entry.Operation); err != nil {
 		writeODataError(w, err.status, err.code, err.message)
 	}
