@@ -8,12 +8,12 @@ import (
 // Client calls one Dataverse environment as one principal. Build it with Pool.Client;
 // it is safe for concurrent use.
 type Client struct {
-	pool    *Pool
-	env     *environment
-	envURL  string
-	http    *http.Client
-	tokens  *tokenSource
-	red     redactor
+	pool   *Pool
+	env    *environment
+	envURL string
+	http   *http.Client
+	tokens *tokenSource
+	red    redactor
 }
 
 // WhoAmI is the caller's identity in the environment.
@@ -41,4 +41,3 @@ func (c *Client) WhoAmI(ctx context.Context) (WhoAmI, error) {
 	}
 	return WhoAmI{UserID: w.UserID, BusinessUnitID: w.BusinessUnitID, OrganizationID: w.OrganizationID}, nil
 }
-

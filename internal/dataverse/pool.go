@@ -193,12 +193,12 @@ func (p *Pool) Client(environmentURL string, creds Credentials, caBundlePEM []by
 		p.tokens[id] = entry
 	}
 	return &Client{
-		pool:    p,
-		env:     p.environmentLocked(envURL),
-		envURL:  envURL,
-		http:    hc.env,
-		tokens:  entry.source,
-		red:     entry.source.red,
+		pool:   p,
+		env:    p.environmentLocked(envURL),
+		envURL: envURL,
+		http:   hc.env,
+		tokens: entry.source,
+		red:    entry.source.red,
 	}, nil
 }
 
