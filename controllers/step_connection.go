@@ -162,10 +162,10 @@ func userName(u dataverse.SystemUser) string {
 
 // checkVersion applies Business Central's rules. The server must be a supported
 // Dataverse version (major above 6 and not 7.1: CRMConnectionSetup.IsVersionValid). The
-// SDK version is informational for online servers: Business Central reaches them with
-// the Dataverse ServiceClient whatever the field says (CRMConnectionSetup.GetProxyVersion
-// returns 100 on SaaS), and its documentation calls the field "relevant only if you're
-// integrating with an on-premises version". On premises it must be at least the server's
+// SDK version is informational for online servers: Business Central's documentation
+// calls the field "relevant only if you're integrating with an on-premises version"
+// (and Business Central online always uses the ServiceClient: GetProxyVersion returns
+// 100 on SaaS). On premises it must be at least the server's
 // major.minor ("equal to or newer than the version used by Sales", the same page; Business
 // Central's code does not check it). The proxy ids of its "SDK Version" list are read as
 // 9 = 9.0, 91 = 9.1 (its BC 21 upgrade turns 9 into 91), 100 = the ServiceClient, newer

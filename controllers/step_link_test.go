@@ -16,7 +16,7 @@ func TestLinkStepDecisions(t *testing.T) {
 	accessKey := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "erp", Name: "odata"}, Data: map[string][]byte{"accessKey": []byte("k3y-value")}}
 	withItems := func(w *stepWorld) {
 		w.s.obj.Spec.BusinessCentral.ItemAvailability = &salesv1alpha1.ItemAvailability{Enabled: true,
-			ODataURL: "https://bc.example/ODataV3/", Username: "CRM-ITEMS", AccessKeySecretRef: &salesv1alpha1.KeyReference{Name: "odata", Key: "accessKey"}}
+			ODataURL: "https://bc.example:7048/BC170/OData/", Username: "CRM-ITEMS", AccessKeySecretRef: &salesv1alpha1.KeyReference{Name: "odata", Key: "accessKey"}}
 	}
 	cases := []struct {
 		name          string

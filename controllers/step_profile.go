@@ -98,6 +98,11 @@ func (r *Reconciler) writeProfile(ctx context.Context, s *scope) error {
 	return nil
 }
 
+// connectionProfileVersion is the version of the profile's layout, a contract with
+// Business Central-side tooling (docs/business-central.md): adding a key keeps it;
+// removing or renaming a key, or changing a value's format, increments it.
+const connectionProfileVersion = "1"
+
 // connectionProfile is the profile's data.
 func connectionProfile(obj *salesv1alpha1.SalesConnection) map[string]string {
 	spec := &obj.Spec
@@ -106,6 +111,7 @@ func connectionProfile(obj *salesv1alpha1.SalesConnection) map[string]string {
 		soi = &salesv1alpha1.SalesOrderIntegration{}
 	}
 	data := map[string]string{
+		"profileVersion":         connectionProfileVersion,
 		"url":                    obj.Status.URL,
 		"serverVersion":          obj.Status.ServerVersion,
 		"sdkVersion":             spec.SDKVersion,

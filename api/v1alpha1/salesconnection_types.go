@@ -36,9 +36,9 @@ type SalesConnectionSpec struct {
 	// SDKVersion is the Dataverse SDK (proxy) version Business Central uses to talk to the
 	// environment: major.minor (for example 9.1) or Business Central's own proxy version
 	// id (8, 9, 91 or 100, the values of its "Dynamics 365 SDK Version" field; 100 is the
-	// Dataverse ServiceClient). As in Business Central, it is informational for online
-	// servers, which Business Central always reaches with the ServiceClient; for an
-	// on-premises server it must be at least the server's major.minor, or
+	// Dataverse ServiceClient). It is informational when the environment is online:
+	// Business Central's documentation calls the field relevant only for on-premises
+	// Sales. For an on-premises server it must be at least the server's major.minor, or
 	// ConnectionVerified is False with reason VersionIncompatible.
 	// +kubebuilder:validation:MaxLength=16
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+\\\\.[0-9]+|8|9|91|100)$')",message="sdkVersion must be major.minor (for example 9.1) or one of Business Central's proxy version ids 8, 9, 91 or 100"
@@ -252,7 +252,10 @@ type BusinessCentral struct {
 	Company string `json:"company,omitempty"`
 
 	// ItemAvailability lets Dynamics 365 Sales show Business Central item availability
-	// through Business Central's OData web service.
+	// through Business Central's ProductItemAvailability OData V3 web service. Only
+	// Business Central 17 and earlier have it: 18.0 removed OData V3 and replaced the web
+	// service with the item availability job queue entry, which is set up in Business
+	// Central. The values are written on the link row, so they need webClientURL.
 	// +optional
 	ItemAvailability *ItemAvailability `json:"itemAvailability,omitempty"`
 }
@@ -271,7 +274,7 @@ type ItemAvailability struct {
 	// ODataURL is the OData V3 URL of the item availability web service Business Central
 	// publishes (the page web service ProductItemAvailability), as its "Dynamics NAV OData
 	// URL" field shows it, for example
-	// https://api.businesscentral.dynamics.com/v2.0/<tenant>/Production/ODataV3/Company('CRONUS%20USA%2C%20Inc.')/ProductItemAvailability.
+	// https://bc.contoso.com:7048/BC170/OData/Company('CRONUS%20USA%2C%20Inc.')/ProductItemAvailability.
 	// At most 250 characters (nav_dynamicsnavodataurl).
 	// +kubebuilder:validation:MaxLength=250
 	// +kubebuilder:validation:XValidation:rule="self.lowerAscii().startsWith('https://') || self.lowerAscii().startsWith('http://')",message="odataURL must be an http or https URL"

@@ -76,7 +76,7 @@ businessCentral:
   company: CRONUS USA, Inc.
   itemAvailability:
     enabled: true
-    odataURL: https://api.businesscentral.dynamics.com/v2.0/tenant/Production/ODataV4/
+    odataURL: https://bc.contoso.com:7048/BC170/OData/Company('CRONUS%20USA%2C%20Inc.')/ProductItemAvailability
     username: CRM-ITEMS
     accessKeySecretRef: {name: contoso-bc-odata, key: accessKey}
 salesOrderIntegration:
@@ -186,10 +186,10 @@ func TestRefusedManifestsNameTheField(t *testing.T) {
 		{"webClientURL longer than nav_dynamicsnavurl", importSpec, []string{"businessCentral.webClientURL=https://bc.example.com/" + strings.Repeat("x", 240), "businessCentral.company=CRONUS"}, []string{"spec.businessCentral.webClientURL", "250"}},
 		{"webClientURL not a URL", importSpec, []string{"businessCentral.webClientURL=businesscentral", "businessCentral.company=CRONUS"}, []string{"spec.businessCentral.webClientURL", "http or https URL"}},
 		{"company longer than Business Central allows", importSpec, []string{"businessCentral.webClientURL=https://bc.example.com/", "businessCentral.company=" + strings.Repeat("C", 31)}, []string{"spec.businessCentral.company", "30"}},
-		{"item availability without import", adminSpec, []string{"businessCentral.itemAvailability={enabled: true, odataURL: 'https://bc.example.com/ODataV4/', username: CRM, accessKeySecretRef: {name: odata, key: accessKey}}"}, []string{"spec.businessCentral.itemAvailability", "integrationSolution.import"}},
+		{"item availability without import", adminSpec, []string{"businessCentral.itemAvailability={enabled: true, odataURL: 'https://bc.example.com:7048/BC170/OData/', username: CRM, accessKeySecretRef: {name: odata, key: accessKey}}"}, []string{"spec.businessCentral.itemAvailability", "integrationSolution.import"}},
 		{"item availability without odataURL", importSpec, []string{"businessCentral.itemAvailability={enabled: true, username: CRM, accessKeySecretRef: {name: odata, key: accessKey}}"}, []string{"spec.businessCentral.itemAvailability.odataURL", "odataURL is required"}},
-		{"item availability without username", importSpec, []string{"businessCentral.itemAvailability={enabled: true, odataURL: 'https://bc.example.com/ODataV4/', accessKeySecretRef: {name: odata, key: accessKey}}"}, []string{"spec.businessCentral.itemAvailability.username", "username is required"}},
-		{"item availability without access key", importSpec, []string{"businessCentral.itemAvailability={enabled: true, odataURL: 'https://bc.example.com/ODataV4/', username: CRM}"}, []string{"spec.businessCentral.itemAvailability.accessKeySecretRef", "accessKeySecretRef is required"}},
+		{"item availability without username", importSpec, []string{"businessCentral.itemAvailability={enabled: true, odataURL: 'https://bc.example.com:7048/BC170/OData/', accessKeySecretRef: {name: odata, key: accessKey}}"}, []string{"spec.businessCentral.itemAvailability.username", "username is required"}},
+		{"item availability without access key", importSpec, []string{"businessCentral.itemAvailability={enabled: true, odataURL: 'https://bc.example.com:7048/BC170/OData/', username: CRM}"}, []string{"spec.businessCentral.itemAvailability.accessKeySecretRef", "accessKeySecretRef is required"}},
 		{"auto create orders without sales orders", adminSpec, []string{"salesOrderIntegration.autoCreateSalesOrders=true"}, []string{"spec.salesOrderIntegration.autoCreateSalesOrders", "salesOrderIntegration.enabled"}},
 		{"auto process quotes without sales orders", adminSpec, []string{"salesOrderIntegration.autoProcessSalesQuotes=true"}, []string{"spec.salesOrderIntegration.autoProcessSalesQuotes", "salesOrderIntegration.enabled"}},
 		{"user mapping with a non-email", minimalSpec, []string{"userMapping.users=[alice@contoso.com, bob]"}, []string{"spec.userMapping.users[1]", "email address"}},

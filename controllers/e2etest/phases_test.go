@@ -63,7 +63,7 @@ func TestSecurityRolesOverride(t *testing.T) {
 func TestItemAvailabilityFillsTheODataFields(t *testing.T) {
 	f := newFixture(t)
 	f.standardSecrets()
-	const odataURL = "https://api.businesscentral.dynamics.com/v2.0/tenant/Production/ODataV4/"
+	const odataURL = "https://bc.contoso.com:7048/BC170/OData/Company('CRONUS%20USA%2C%20Inc.')/ProductItemAvailability"
 	f.secret("bc-odata", map[string]string{"accessKey": "first-access-key"})
 	spec := f.fullSpec()
 	spec.BusinessCentral.ItemAvailability = &salesv1alpha1.ItemAvailability{

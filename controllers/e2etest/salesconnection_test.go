@@ -82,6 +82,9 @@ func TestConnectsEndToEnd(t *testing.T) {
 	if !metav1.IsControlledBy(cm, sc) {
 		t.Error("the profile ConfigMap is not owned by the SalesConnection")
 	}
+	if cm.Data["profileVersion"] != "1" {
+		t.Errorf("profileVersion = %q, want 1: the profile's layout is a versioned contract", cm.Data["profileVersion"])
+	}
 	if !strings.Contains(cm.Data["connectionString"], "ClientSecret={CLIENTSECRET}") || !strings.Contains(cm.Data["tableMappings"], "Sales Header (Order)\tsalesorder\tToIntegrationTable") {
 		t.Errorf("profile = %v", cm.Data)
 	}
