@@ -24,6 +24,9 @@ type controllerOptions struct {
 	maxReconcilesPerEnv     int
 	passTimeout             time.Duration
 	allowedSolutions        listFlag
+	// allowOperatorIdentity lets WorkloadIdentity objects without serviceAccountName use
+	// the operator's own service account.
+	allowOperatorIdentity bool
 	// The destinations the operator may send credentials and tokens to.
 	allowedAuthorityHosts     listFlag
 	allowedEnvironmentDomains listFlag
@@ -49,6 +52,8 @@ func (o *controllerOptions) bindFlags(fs *flag.FlagSet) {
 	o.allowedSolutions = listFlag{"MicrosoftDynamicsNavIntegration"}
 	fs.Var(&o.allowedSolutions, "allowed-solutions",
 		"Comma-separated unique names of the solutions the operator may import (as System Administrator). Only Business Central's integration solution by default.")
+	fs.BoolVar(&o.allowOperatorIdentity, "allow-operator-workload-identity", false,
+		"Let WorkloadIdentity SalesConnections without authentication.serviceAccountName sign in with the operator's own federated token (AZURE_FEDERATED_TOKEN_FILE). Off: any namespace could then act as every Entra application that trusts the operator.")
 	o.allowedAuthorityHosts = append(listFlag(nil), dataverse.DefaultAuthorityHosts...)
 	fs.Var(&o.allowedAuthorityHosts, dataverse.FlagAllowedAuthorityHosts,
 		"Comma-separated sign-in authorities credentials may be sent to: host, host:port, or *.domain for its subdomains. The default is Microsoft Entra ID in the public and national clouds; list an on-premises AD FS here. The value replaces the default.")
@@ -83,11 +88,15 @@ func (o controllerOptions) poolOptions() dataverse.PoolOptions {
 func setupControllers(ctx context.Context, mgr ctrl.Manager, o controllerOptions) error {
 	pool := dataverse.NewPool(o.poolOptions())
 	r := &controllers.Reconciler{
-		Client:               mgr.GetClient(),
-		APIReader:            mgr.GetAPIReader(),
-		Recorder:             mgr.GetEventRecorder("salesconnection-operator"),
-		Dataverse:            pool,
-		FederatedTokenFile:   os.Getenv("AZURE_FEDERATED_TOKEN_FILE"),
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("salesconnection-operator"),
+		Dataverse: pool,
+		WorkloadIdentity: controllers.WorkloadIdentity{
+			Tokens:                mgr.GetClient(),
+			OperatorTokenFile:     os.Getenv("AZURE_FEDERATED_TOKEN_FILE"),
+			AllowOperatorIdentity: o.allowOperatorIdentity,
+		},
 		MinImportPoll:        o.minImportPoll,
 		MaxImportPoll:        o.maxImportPoll,
 		StalledRetryInterval: o.stalledRetryInterval,

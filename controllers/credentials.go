@@ -82,13 +82,15 @@ func (r *secretReader) optional(ctx context.Context, name, key, purpose string) 
 	return string(s.Data[key]), nil
 }
 
-// credentialsFor builds the credentials of one principal from its Secret.
-func (r *secretReader) credentialsFor(ctx context.Context, auth *salesv1alpha1.Authentication, principal, tokenFile string) (dataverse.Credentials, error) {
+// credentialsFor builds the credentials of one principal from its Secret, or its
+// service account for WorkloadIdentity.
+func (r *secretReader) credentialsFor(ctx context.Context, auth *salesv1alpha1.Authentication, principal string, wi WorkloadIdentity) (dataverse.Credentials, error) {
 	creds := dataverse.Credentials{TenantID: auth.TenantID, AuthorityHost: auth.AuthorityHost}
 	purpose := principal + " credentials"
 	secretName := ""
 	if auth.SecretRef != nil {
 		secretName = auth.SecretRef.Name
+		creds.Source = r.namespace + "/Secret/" + secretName
 	}
 	need := func(key string) (string, error) {
 		v, err := r.value(ctx, secretName, key, purpose)
@@ -114,10 +116,21 @@ func (r *secretReader) credentialsFor(ctx context.Context, auth *salesv1alpha1.A
 	case salesv1alpha1.AuthenticationWorkloadIdentity:
 		creds.Type = dataverse.AuthWorkloadIdentity
 		creds.ClientID = auth.ClientID
-		creds.TokenFile = tokenFile
-		if tokenFile == "" {
+		if name := auth.ServiceAccountName; name != "" {
+			creds.Assertion = wi.serviceAccountToken(r.namespace, name)
+			creds.Source = r.namespace + "/ServiceAccount/" + name
+			return creds, nil
+		}
+		if !wi.AllowOperatorIdentity {
+			return creds, stalledOnSpec(salesv1alpha1.ReasonOperatorIdentityNotAllowed,
+				"WorkloadIdentity without %s.serviceAccountName would sign in with the operator's own service account, which this operator does not allow: set it to a service account in namespace %s that the Entra application trusts (subject system:serviceaccount:%s:<name>)",
+				specField(principal), r.namespace, r.namespace)
+		}
+		creds.TokenFile = wi.OperatorTokenFile
+		creds.Source = operatorIdentitySource
+		if creds.TokenFile == "" {
 			return creds, stalledOnSpec(salesv1alpha1.ReasonUnsupportedAuthType,
-				"WorkloadIdentity needs the operator to run with a federated service account token (AZURE_FEDERATED_TOKEN_FILE is not set): install the Azure workload identity webhook and label the operator's service account")
+				"WorkloadIdentity with the operator's own identity needs a federated service account token (AZURE_FEDERATED_TOKEN_FILE is not set): set serviceAccountName, or install the Azure workload identity webhook and label the operator's service account")
 		}
 	case salesv1alpha1.AuthenticationOAuth, salesv1alpha1.AuthenticationOffice365, salesv1alpha1.AuthenticationIFD:
 		// IFD is claims-based sign-in through AD FS: a user name and password grant against
@@ -143,6 +156,14 @@ func (r *secretReader) credentialsFor(ctx context.Context, auth *salesv1alpha1.A
 		return creds, stalledOnSpec(salesv1alpha1.ReasonUnsupportedAuthType, "authentication type %q is not supported", auth.Type)
 	}
 	return creds, err
+}
+
+// specField is the spec field that holds a principal's authentication.
+func specField(principal string) string {
+	if principal == principalAdmin {
+		return "spec.administrator"
+	}
+	return "spec.authentication"
 }
 
 // caBundle returns the PEM CA bundle named by spec.tls, or nil.

@@ -22,17 +22,19 @@ func TestCredentialsComeFromTheKeysOfEachType(t *testing.T) {
 	}
 	ref := &salesv1alpha1.LocalObjectReference{Name: "creds"}
 	cases := []struct {
-		name      string
-		auth      salesv1alpha1.Authentication
-		secret    *corev1.Secret
-		tokenFile string
-		wantType  dataverse.AuthType
+		name     string
+		auth     salesv1alpha1.Authentication
+		secret   *corev1.Secret
+		wi       WorkloadIdentity
+		wantType dataverse.AuthType
+		// wantSource is the token cache's idea of where the credentials come from.
+		wantSource string
 		// wantReason and says describe a refusal.
 		wantReason salesv1alpha1.Reason
 		says       string
 	}{
 		{name: "client secret", auth: salesv1alpha1.Authentication{Type: salesv1alpha1.AuthenticationClientSecret, SecretRef: ref},
-			secret: secret(map[string]string{"clientID": "id", "clientSecret": "s3cret-value"}), wantType: dataverse.AuthClientSecret},
+			secret: secret(map[string]string{"clientID": "id", "clientSecret": "s3cret-value"}), wantType: dataverse.AuthClientSecret, wantSource: "erp/Secret/creds"},
 		{name: "client secret without its key", auth: salesv1alpha1.Authentication{Type: salesv1alpha1.AuthenticationClientSecret, SecretRef: ref},
 			secret: secret(map[string]string{"clientID": "id"}), wantReason: salesv1alpha1.ReasonSecretKeyMissing, says: `Secret erp/creds (integration user credentials) has no key "clientSecret"`},
 		{name: "certificate", auth: salesv1alpha1.Authentication{Type: salesv1alpha1.AuthenticationCertificate, SecretRef: ref},
@@ -45,10 +47,17 @@ func TestCredentialsComeFromTheKeysOfEachType(t *testing.T) {
 			wantReason: salesv1alpha1.ReasonSecretNotFound, says: "Secret erp/creds (integration user credentials) not found"},
 		{name: "AD is not spoken", auth: salesv1alpha1.Authentication{Type: salesv1alpha1.AuthenticationAD, SecretRef: ref},
 			wantReason: salesv1alpha1.ReasonUnsupportedAuthType, says: "NTLM"},
-		{name: "workload identity without a federated token", auth: salesv1alpha1.Authentication{Type: salesv1alpha1.AuthenticationWorkloadIdentity, ClientID: "id"},
+		{name: "workload identity with the operator's identity, by default", auth: salesv1alpha1.Authentication{Type: salesv1alpha1.AuthenticationWorkloadIdentity, ClientID: "id"},
+			wi:         WorkloadIdentity{OperatorTokenFile: "/var/run/token"},
+			wantReason: salesv1alpha1.ReasonOperatorIdentityNotAllowed, says: "set it to a service account in namespace erp"},
+		{name: "workload identity with the operator's identity, allowed, without a token", auth: salesv1alpha1.Authentication{Type: salesv1alpha1.AuthenticationWorkloadIdentity, ClientID: "id"},
+			wi:         WorkloadIdentity{AllowOperatorIdentity: true},
 			wantReason: salesv1alpha1.ReasonUnsupportedAuthType, says: "AZURE_FEDERATED_TOKEN_FILE"},
-		{name: "workload identity", auth: salesv1alpha1.Authentication{Type: salesv1alpha1.AuthenticationWorkloadIdentity, ClientID: "id"},
-			tokenFile: "/var/run/token", wantType: dataverse.AuthWorkloadIdentity},
+		{name: "workload identity with the operator's identity, allowed", auth: salesv1alpha1.Authentication{Type: salesv1alpha1.AuthenticationWorkloadIdentity, ClientID: "id"},
+			wi:       WorkloadIdentity{AllowOperatorIdentity: true, OperatorTokenFile: "/var/run/token"},
+			wantType: dataverse.AuthWorkloadIdentity, wantSource: "operator"},
+		{name: "workload identity with the namespace's service account", auth: salesv1alpha1.Authentication{Type: salesv1alpha1.AuthenticationWorkloadIdentity, ClientID: "id", ServiceAccountName: "bc-sync"},
+			wantType: dataverse.AuthWorkloadIdentity, wantSource: "erp/ServiceAccount/bc-sync"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -57,10 +66,16 @@ func TestCredentialsComeFromTheKeysOfEachType(t *testing.T) {
 				kube = newMemKube(tc.secret)
 			}
 			r := &secretReader{reader: kube, namespace: "erp"}
-			creds, err := r.credentialsFor(context.Background(), &tc.auth, principalIntegration, tc.tokenFile)
+			creds, err := r.credentialsFor(context.Background(), &tc.auth, principalIntegration, tc.wi)
 			if tc.wantReason == "" {
 				if err != nil || creds.Type != tc.wantType {
 					t.Fatalf("credentials %v, %v; want type %v", creds.Type, err, tc.wantType)
+				}
+				if tc.wantSource != "" && creds.Source != tc.wantSource {
+					t.Errorf("source = %q, want %q", creds.Source, tc.wantSource)
+				}
+				if tc.auth.ServiceAccountName != "" && (creds.Assertion == nil || creds.TokenFile != "") {
+					t.Error("a service account's credentials do not use its token")
 				}
 				return
 			}

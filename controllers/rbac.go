@@ -20,6 +20,12 @@ package controllers
 // No delete: garbage collection removes the profile through its owner reference.
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch
 //
+// Service account tokens: create a token of the service account a WorkloadIdentity
+// SalesConnection names in its own namespace (authentication.serviceAccountName), with the
+// audience api://AzureADTokenExchange, presented to Entra ID as the federated credential.
+// Nothing else of service accounts is read or written.
+// +kubebuilder:rbac:groups="",resources=serviceaccounts/token,verbs=create
+//
 // Events: the transitions reported to `kubectl describe`.
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

@@ -28,9 +28,8 @@ type Reconciler struct {
 	// Dataverse holds the HTTP clients, tokens and per-environment limits shared by all
 	// SalesConnections.
 	Dataverse *dataverse.Pool
-	// FederatedTokenFile is the projected service account token for WorkloadIdentity
-	// (AZURE_FEDERATED_TOKEN_FILE).
-	FederatedTokenFile string
+	// WorkloadIdentity is where WorkloadIdentity objects' federated tokens come from.
+	WorkloadIdentity WorkloadIdentity
 	// MinImportPoll and MaxImportPoll bound how often an environment's running solution
 	// import is checked; between them the import's progress decides.
 	MinImportPoll, MaxImportPoll time.Duration

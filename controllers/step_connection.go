@@ -38,7 +38,7 @@ func (r *Reconciler) resolveClients(ctx context.Context, s *scope) (plan, outcom
 		return plan{}, failed(err)
 	}
 	s.caBundle = ca
-	creds, err := s.secrets.credentialsFor(ctx, &s.obj.Spec.Authentication, principalIntegration, r.FederatedTokenFile)
+	creds, err := s.secrets.credentialsFor(ctx, &s.obj.Spec.Authentication, principalIntegration, r.WorkloadIdentity)
 	if err != nil {
 		return plan{}, failed(err)
 	}
@@ -51,7 +51,7 @@ func (r *Reconciler) resolveClients(ctx context.Context, s *scope) (plan, outcom
 	if s.obj.Spec.Administrator == nil {
 		return plan{}, done()
 	}
-	adminCreds, err := s.secrets.credentialsFor(ctx, s.obj.Spec.Administrator, principalAdmin, r.FederatedTokenFile)
+	adminCreds, err := s.secrets.credentialsFor(ctx, s.obj.Spec.Administrator, principalAdmin, r.WorkloadIdentity)
 	if err != nil {
 		return plan{}, failed(err)
 	}

@@ -63,20 +63,24 @@ const (
 // Reasons of ConnectionVerified, and of failures any step can meet while talking to
 // Dataverse.
 const (
-	ReasonVerified              Reason = "Verified"
-	ReasonInvalidURL            Reason = "InvalidURL"
-	ReasonSecretNotFound        Reason = "SecretNotFound"
-	ReasonSecretKeyMissing      Reason = "SecretKeyMissing"
-	ReasonUnsupportedAuthType   Reason = "UnsupportedAuthenticationType"
-	ReasonAuthenticationFailed  Reason = "AuthenticationFailed"
-	ReasonUnreachable           Reason = "Unreachable"
-	ReasonTLSError              Reason = "TLSError"
-	ReasonThrottled             Reason = "Throttled"
-	ReasonDataverseError        Reason = "DataverseError"
-	ReasonInsufficientPrivilege Reason = "InsufficientPrivileges"
-	ReasonVersionIncompatible   Reason = "VersionIncompatible"
-	ReasonUserDisabled          Reason = "IntegrationUserDisabled"
-	ReasonUserIsSysAdmin        Reason = "IntegrationUserIsSystemAdministrator"
+	ReasonVerified            Reason = "Verified"
+	ReasonInvalidURL          Reason = "InvalidURL"
+	ReasonSecretNotFound      Reason = "SecretNotFound"
+	ReasonSecretKeyMissing    Reason = "SecretKeyMissing"
+	ReasonUnsupportedAuthType Reason = "UnsupportedAuthenticationType"
+	// ReasonOperatorIdentityNotAllowed: WorkloadIdentity without serviceAccountName would
+	// sign in with the operator's own service account, which the cluster admin has not
+	// allowed (--allow-operator-workload-identity).
+	ReasonOperatorIdentityNotAllowed Reason = "OperatorIdentityNotAllowed"
+	ReasonAuthenticationFailed       Reason = "AuthenticationFailed"
+	ReasonUnreachable                Reason = "Unreachable"
+	ReasonTLSError                   Reason = "TLSError"
+	ReasonThrottled                  Reason = "Throttled"
+	ReasonDataverseError             Reason = "DataverseError"
+	ReasonInsufficientPrivilege      Reason = "InsufficientPrivileges"
+	ReasonVersionIncompatible        Reason = "VersionIncompatible"
+	ReasonUserDisabled               Reason = "IntegrationUserDisabled"
+	ReasonUserIsSysAdmin             Reason = "IntegrationUserIsSystemAdministrator"
 	// ReasonDestinationNotAllowed: spec.url or an authorityHost is not on the operator's
 	// allowlists (--allowed-environment-domains, --allowed-authority-hosts); nothing was
 	// sent there.

@@ -146,10 +146,11 @@ const (
 //
 // +kubebuilder:validation:XValidation:rule="self.type == 'WorkloadIdentity' || has(self.secretRef)",message="secretRef is required for this authentication type: name the Secret (in the same namespace) that holds the credentials",fieldPath=".secretRef"
 // +kubebuilder:validation:XValidation:rule="!(self.type in ['ClientSecret', 'Certificate', 'WorkloadIdentity', 'OAuth']) || has(self.tenantID)",message="tenantID is required for ClientSecret, Certificate, WorkloadIdentity and OAuth: set the Microsoft Entra tenant id or domain",fieldPath=".tenantID"
+// +kubebuilder:validation:XValidation:rule="self.type == 'WorkloadIdentity' || !has(self.serviceAccountName)",message="serviceAccountName is only for WorkloadIdentity: remove it, or set type: WorkloadIdentity",fieldPath=".serviceAccountName"
 // +kubebuilder:validation:XValidation:rule="self.type != 'WorkloadIdentity' || has(self.clientID)",message="clientID is required for WorkloadIdentity: set the application (client) id of the Entra app that trusts the service account",fieldPath=".clientID"
 type Authentication struct {
 	// Type is how to sign in: ClientSecret or Certificate (an Entra application user),
-	// WorkloadIdentity (the operator's federated service account token), OAuth or
+	// WorkloadIdentity (a federated service account token: see serviceAccountName), OAuth or
 	// Office365 (user name and password), AD or IFD (on-premises).
 	Type AuthenticationType `json:"type"`
 
@@ -179,6 +180,19 @@ type Authentication struct {
 	// clientID.
 	// +optional
 	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+
+	// ServiceAccountName is, for WorkloadIdentity, the service account in the
+	// SalesConnection's own namespace whose token the operator requests (audience
+	// api://AzureADTokenExchange) and presents as the federated credential of clientID's
+	// Entra application: trust system:serviceaccount:<namespace>:<name> there. Without
+	// it, WorkloadIdentity signs in with the operator's own service account, which the
+	// operator allows only when the cluster admin enabled it
+	// (--allow-operator-workload-identity).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$')",message="serviceAccountName must be a valid object name: lower-case letters, digits, '-' and '.'"
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 }
 
 // LocalObjectReference names an object in the SalesConnection's own namespace.

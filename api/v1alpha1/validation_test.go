@@ -170,6 +170,8 @@ func TestRefusedManifestsNameTheField(t *testing.T) {
 		{"tenantID missing for OAuth", minimalSpec, []string{"authentication.type=OAuth", "-authentication.tenantID"}, []string{"spec.authentication.tenantID", "tenantID is required"}},
 		{"tenantID malformed", minimalSpec, []string{"authentication.tenantID=contoso tenant!"}, []string{"spec.authentication.tenantID", "GUID"}},
 		{"clientID missing for WorkloadIdentity", minimalSpec, []string{"authentication.type=WorkloadIdentity", "-authentication.secretRef"}, []string{"spec.authentication.clientID", "clientID is required"}},
+		{"serviceAccountName without WorkloadIdentity", minimalSpec, []string{"authentication.serviceAccountName=bc-sync"}, []string{"spec.authentication.serviceAccountName", "only for WorkloadIdentity"}},
+		{"serviceAccountName not an object name", minimalSpec, []string{"authentication.type=WorkloadIdentity", "-authentication.secretRef", "authentication.clientID=11111111-2222-3333-4444-555555555555", "authentication.serviceAccountName=Team_A"}, []string{"spec.authentication.serviceAccountName", "valid object name"}},
 		{"clientID not a GUID", minimalSpec, []string{"authentication.type=WorkloadIdentity", "authentication.clientID=my-app"}, []string{"spec.authentication.clientID", "GUID"}},
 		{"authorityHost over http", minimalSpec, []string{"authentication.authorityHost=http://login.microsoftonline.com/"}, []string{"spec.authentication.authorityHost", "https"}},
 		{"secretRef name invalid", minimalSpec, []string{"authentication.secretRef.name=Contoso_Secret"}, []string{"spec.authentication.secretRef.name", "valid object name"}},

@@ -172,6 +172,12 @@ type simOptions func(*dataversesim.Config)
 // newFixture starts a simulator and a namespace for one test.
 func newFixture(t *testing.T, opts ...simOptions) *fixture {
 	t.Helper()
+	return newFixtureIn(t, newNamespace(t), opts...)
+}
+
+// newFixtureIn starts a simulator for one test that works in namespace ns.
+func newFixtureIn(t *testing.T, ns string, opts ...simOptions) *fixture {
+	t.Helper()
 	cfg := dataversesim.Config{
 		Tenants: []dataversesim.TenantConfig{{
 			ID: tenantID,
@@ -196,7 +202,7 @@ func newFixture(t *testing.T, opts ...simOptions) *fixture {
 		o(&cfg)
 	}
 	srv := dataversesim.NewTestServer(t, cfg)
-	f := &fixture{t: t, ns: newNamespace(t), sim: &simEnv{
+	f := &fixture{t: t, ns: ns, sim: &simEnv{
 		srv: srv, env: srv.Environment("contoso"), url: srv.EnvironmentURL("contoso"),
 		authority: srv.AuthorityHost(), caPEM: srv.CACertPEM(),
 		integrationUserID: "bbbbbbbb-0000-0000-0000-000000000002", adminUserID: "aaaaaaaa-0000-0000-0000-000000000001",

@@ -125,7 +125,7 @@ func startManager(ctx context.Context) (<-chan struct{}, error) {
 		APIReader:            liveReads,
 		Recorder:             mgr.GetEventRecorder("salesconnection-operator"),
 		Dataverse:            pool,
-		FederatedTokenFile:   os.Getenv("AZURE_FEDERATED_TOKEN_FILE"),
+		WorkloadIdentity:     controllers.WorkloadIdentity{Tokens: mgr.GetClient()},
 		MinImportPoll:        minImportPoll,
 		MaxImportPoll:        maxImportPoll,
 		StalledRetryInterval: time.Hour,

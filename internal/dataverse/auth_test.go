@@ -40,6 +40,9 @@ func TestEveryCredentialTypeSignsIn(t *testing.T) {
 			grant: "client_credentials", client: testClient, scopeSuffix: "/.default", assertion: true},
 		{creds: Credentials{Type: AuthWorkloadIdentity, TenantID: testTenant, ClientID: testClient, TokenFile: tokenFile},
 			grant: "client_credentials", client: testClient, scopeSuffix: "/.default", assertion: true},
+		{creds: Credentials{Type: AuthWorkloadIdentity, TenantID: testTenant, ClientID: testClient, Source: "team-a/ServiceAccount/bc-sync",
+			Assertion: func(context.Context) (string, error) { return federated, nil }},
+			grant: "client_credentials", client: testClient, scopeSuffix: "/.default", assertion: true},
 		{creds: Credentials{Type: AuthOAuth, TenantID: testTenant, ClientID: testClient, Username: testUser, Password: testPass},
 			grant: "password", client: testClient, scopeSuffix: "/user_impersonation", username: testUser, password: testPass},
 		{creds: Credentials{Type: AuthOffice365, TenantID: testTenant, Username: testUser, Password: testPass},
@@ -408,5 +411,29 @@ func TestMetrics(t *testing.T) {
 	}
 	if n, err := testutil.GatherAndCount(registryForTest(), "salesconnection_dataverse_requests_total"); err != nil || n == 0 {
 		t.Errorf("requests_total not registered in the controller-runtime registry: %d, %v", n, err)
+	}
+}
+
+// TestTokensAreNotSharedBetweenSources: two namespaces naming the same application (client
+// ids are not secret) never share a token, even when their credentials are otherwise
+// identical: the token cache key includes where the credentials come from.
+func TestTokensAreNotSharedBetweenSources(t *testing.T) {
+	f := newFakeServer(t)
+	f.handle(func(w http.ResponseWriter, r *http.Request, body []byte) { ok(whoAmIAnswer)(w) })
+	pool := testPool(newFakeClock())
+	for i, source := range []string{"team-a/Secret/bc", "team-b/Secret/bc", "team-a/Secret/bc"} {
+		creds := secretCreds(f)
+		creds.Source = source
+		before := f.tokenRequests()
+		if _, err := f.client(t, pool, creds).WhoAmI(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		want := before + 1
+		if i == 2 { // team-a again: its cached token
+			want = before
+		}
+		if got := f.tokenRequests(); got != want {
+			t.Errorf("%s: %d token requests, want %d", source, got-before, want-before)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package dataverse
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -43,8 +44,16 @@ type Credentials struct {
 	CertificatePEM, PrivateKeyPEM []byte
 	// Username and Password are for OAuth and Office365 (resource owner password grant).
 	Username, Password string
-	// TokenFile is the projected service account token for WorkloadIdentity.
+	// TokenFile is the projected service account token for WorkloadIdentity with the
+	// operator's own identity.
 	TokenFile string
+	// Assertion, for WorkloadIdentity, returns a fresh federated token (a service account
+	// token of the object's namespace) each time Entra ID is asked; it replaces TokenFile.
+	Assertion func(ctx context.Context) (string, error)
+	// Source says where the credentials come from (for example "team-a/Secret/contoso",
+	// "team-a/ServiceAccount/bc-sync", "operator"): part of every token cache key, so
+	// two namespaces never share a token, whatever ids their specs name.
+	Source string
 	// AuthorityHost is the sign-in authority, e.g. https://login.microsoftonline.com/;
 	// empty means the public cloud.
 	AuthorityHost string
@@ -67,7 +76,7 @@ func (c Credentials) Fingerprint() string {
 	for _, f := range [][]byte{
 		[]byte(c.Type), []byte(c.TenantID), []byte(c.ClientID), []byte(c.ClientSecret),
 		c.CertificatePEM, c.PrivateKeyPEM, []byte(c.Username), []byte(c.Password),
-		[]byte(c.TokenFile), []byte(c.AuthorityHost),
+		[]byte(c.TokenFile), []byte(c.AuthorityHost), []byte(c.Source),
 	} {
 		writeField(h, f)
 	}
@@ -156,8 +165,8 @@ func (c Credentials) validate(op string) error {
 			return missing("the certificate or its private key")
 		}
 	case AuthWorkloadIdentity:
-		if c.TokenFile == "" {
-			return missing("the federated token file")
+		if c.TokenFile == "" && c.Assertion == nil {
+			return missing("the federated token")
 		}
 	case AuthOAuth, AuthOffice365:
 		if c.Username == "" || c.Password == "" {
@@ -203,6 +212,10 @@ func newTokenCredential(c Credentials, transport policy.Transporter) (azcore.Tok
 		return azidentity.NewClientCertificateCredential(c.TenantID, c.ClientID, certs, key,
 			&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: custom})
 	case AuthWorkloadIdentity:
+		if c.Assertion != nil {
+			return azidentity.NewClientAssertionCredential(c.TenantID, c.ClientID, c.Assertion,
+				&azidentity.ClientAssertionCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: custom})
+		}
 		return azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
 			ClientOptions: opts, ClientID: c.ClientID, TenantID: c.TenantID, TokenFilePath: c.TokenFile,
 			DisableInstanceDiscovery: custom,

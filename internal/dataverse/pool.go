@@ -181,7 +181,7 @@ func (p *Pool) Client(environmentURL string, creds Credentials, caBundlePEM []by
 	id := tokenIdentity{
 		authority: strings.ToLower(creds.authorityHost()), tenant: strings.ToLower(creds.tenant()),
 		client: strings.ToLower(creds.clientID()), user: strings.ToLower(creds.Username),
-		resource: scope, caKey: caKey,
+		resource: scope, caKey: caKey, source: creds.Source,
 	}
 	fp := creds.Fingerprint()
 	entry := p.tokens[id]

@@ -21,6 +21,9 @@ const maxRefreshMargin = 5 * time.Minute
 // fingerprint for the same identity means the Secret was rotated.
 type tokenIdentity struct {
 	authority, tenant, client, user, resource, caKey string
+	// source (namespace and Secret or service account) keeps one namespace's token from
+	// serving another that names the same application.
+	source string
 }
 
 // tokenSource hands out one principal's access token for one environment, cached until

@@ -162,3 +162,20 @@ func Main(m *testing.M, env **Env) {
 	}
 	os.Exit(code)
 }
+
+// ServiceAccountIssuer is who signs the API server's service account tokens: the issuer
+// URL (the iss claim) and the signing key's certificate in PEM, for a test authority to
+// trust as a federated credential.
+func (e *Env) ServiceAccountIssuer() (issuer string, certificatePEM []byte, err error) {
+	api := e.env.ControlPlane.APIServer
+	if api == nil {
+		return "", nil, errors.New("the control plane has no API server")
+	}
+	// envtest writes the signing certificate under this name and passes it as
+	// --service-account-key-file, with --service-account-issuer its secure URL.
+	certificatePEM, err = os.ReadFile(filepath.Join(api.CertDir, "sa-signer.crt"))
+	if err != nil {
+		return "", nil, fmt.Errorf("reading the service account signing certificate: %w", err)
+	}
+	return api.SecureServing.URL("https", "/").String(), certificatePEM, nil
+}
