@@ -135,11 +135,11 @@ func TestConnectionRequirements(t *testing.T) {
 		{"CA Secret without a certificate", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
 			f.secret("ca", map[string]string{"ca.crt": "not a certificate"})
 		}, salesv1alpha1.ReasonTLSError, "holds no PEM certificate"},
-		{"workload identity without a federated token", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
+		{"workload identity with the operator's own identity, not allowed", func(f *fixture, spec *salesv1alpha1.SalesConnectionSpec) {
 			spec.Authentication = salesv1alpha1.Authentication{
 				Type: salesv1alpha1.AuthenticationWorkloadIdentity, TenantID: tenantID, ClientID: integrationAppID, AuthorityHost: f.sim.authority,
 			}
-		}, salesv1alpha1.ReasonUnsupportedAuthType, "AZURE_FEDERATED_TOKEN_FILE"},
+		}, salesv1alpha1.ReasonOperatorIdentityNotAllowed, "serviceAccountName"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
