@@ -35,6 +35,9 @@ type importWatch struct {
 	mu   sync.Mutex
 	ctx  context.Context
 	envs map[string]*envImport
+	// starting holds, per environment, the right to check for a running import and start
+	// one: passes of one process never race each other to ImportSolutionAsync.
+	starting map[string]chan struct{}
 }
 
 // envImport is the watch of one environment's running import.
@@ -52,7 +55,40 @@ type envImport struct {
 
 func newImportWatch(minPoll, maxPoll time.Duration, log logr.Logger) *importWatch {
 	return &importWatch{minPoll: minPoll, maxPoll: maxPoll, log: log,
-		events: make(chan event.GenericEvent, 1024), envs: map[string]*envImport{}}
+		events: make(chan event.GenericEvent, 1024), envs: map[string]*envImport{}, starting: map[string]chan struct{}{}}
+}
+
+// watching reports whether an import of env is being watched: it runs, as far as this
+// process knows, so a pass joins the waiters without reading the running imports itself.
+func (w *importWatch) watching(env string) bool {
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.envs[env]
+	return ok
+}
+
+// lockStart waits for the right to check env for a running import and start one; the
+// returned function gives it back.
+func (w *importWatch) lockStart(ctx context.Context, env string) (unlock func(), err error) {
+	if w == nil {
+		return func() {}, nil
+	}
+	w.mu.Lock()
+	slot, ok := w.starting[env]
+	if !ok {
+		slot = make(chan struct{}, 1)
+		w.starting[env] = slot
+	}
+	w.mu.Unlock()
+	select {
+	case slot <- struct{}{}:
+		return func() { <-slot }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // start lets pollers run until ctx ends (the manager's context).

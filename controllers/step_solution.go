@@ -121,6 +121,19 @@ func solutionStatus(installed *dataverse.Solution) *salesv1alpha1.SolutionStatus
 // package itself is read only when the import is about to start. When the solution is
 // found installed after all, installedNow is set to the step's condition.
 func (r *Reconciler) importUnlessRunning(ctx context.Context, s *scope, manifest solution.Manifest, installedNow *conditionState) outcome {
+	// One pass at a time per environment looks and starts; the others find the import
+	// it started in the watch and wait for it without reading.
+	if r.imports.watching(s.envURL) {
+		return r.waitForOthersImport(s)
+	}
+	unlock, err := r.imports.lockStart(ctx, s.envURL)
+	if err != nil {
+		return failed(retrying(salesv1alpha1.ReasonRetrying, "waiting for another pass to check the environment's solution imports: %v", err))
+	}
+	defer unlock()
+	if r.imports.watching(s.envURL) {
+		return r.waitForOthersImport(s)
+	}
 	jobs, err := s.admin.RunningImports(ctx)
 	switch {
 	case dataverse.ReasonOf(err) == dataverse.ReasonPrivilegeDenied:

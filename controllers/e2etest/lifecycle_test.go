@@ -213,13 +213,17 @@ func TestConnectionsWaitingForOneImportShareOnePoller(t *testing.T) {
 	for _, name := range names {
 		waitForCondition(t, f.ns, name, salesv1alpha1.ConditionSolutionImported, metav1.ConditionFalse, salesv1alpha1.ReasonImportInProgress)
 	}
+	count := func(op string) int {
+		return f.sim.srv.CountRequests(func(r dataversesim.Request) bool { return r.Operation == op })
+	}
+	// Passes of one operator do not race each other to start it: one request, none refused.
+	if n := count("ImportSolutionAsync"); n != 1 {
+		t.Errorf("%d ImportSolutionAsync requests for five connections, want 1", n)
+	}
 	f.sim.srv.ResetRequests()
 	// A window of several poll intervals while the import is held.
 	window := 10 * maxImportPoll
 	time.Sleep(window)
-	count := func(op string) int {
-		return f.sim.srv.CountRequests(func(r dataversesim.Request) bool { return r.Operation == op })
-	}
 	polls, ownPolls := count("ListImportJobs"), count("GetAsyncOperation")
 	if ownPolls != 0 {
 		t.Errorf("waiting connections polled the import themselves %d times", ownPolls)

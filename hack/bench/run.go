@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,104 +31,157 @@ const (
 	integrationID  = "11111111-1111-1111-1111-111111111111"
 	adminSecret    = "bench-admin-secret"
 	integrationSec = "bench-integration-secret"
+	leaseNamespace = "salesconnection-system"
+	leaseName      = "salesconnection-operator.sales.bcconnect.io"
+	// floorWorkers is the floor controller's worker count: the operator's default.
+	floorWorkers = 16
 )
 
-// bench is one measurement run: a control plane, a simulator and the operator.
+// result is what one run measured for one N.
+type result struct {
+	n int
+	// applyToReady runs from the first create to the last Ready; settle from the last
+	// create to the last Ready.
+	applyToReady, settle           time.Duration
+	floorApplyToReady, floorSettle time.Duration
+	// importNoticeMedian and importNoticeMax are, per environment, from its import job's
+	// completion to the poll that saw it: median and worst.
+	importNoticeMedian, importNoticeMax time.Duration
+	freshRequests, freshPolls           float64 // per connection; polls are import checks
+	tokens                              int
+	freshWrites                         float64 // object writes per connection until Ready
+	imports                             int
+	steadyReads, steadyWrites           float64 // per connection, one pass each
+	steadyObjectWrites                  int
+	freshByOperation, steadyByOperation string // requests per connection by operation
+	idleMiB, peakMiB                    int64
+	// peakAnonMiB is the peak of the anonymous part of the resident memory: the heap and
+	// the stacks, without the binary's code and data pages the kernel maps from the file.
+	peakAnonMiB                       int64
+	secrets                           int
+	beforeSecretsMiB, afterSecretsMiB int64
+}
+
+// bench is one measurement: a control plane, a simulator and the operator.
 type bench struct {
 	o       options
+	run     operatorRun
 	cp      *testenv.Env
+	watch   *readyWatch
 	sim     *dataversesim.Server
 	manager *proc.Process
 	workDir string
 }
 
-func runSize(ctx context.Context, o options, n int) error {
-	b := &bench{o: o}
+func measure(ctx context.Context, o options, run operatorRun, n int, secrets int) (res result, err error) {
+	b := &bench{o: o, run: run}
 	defer b.close()
-	var err error
+	res.n, res.secrets = n, secrets
 	if b.workDir, err = os.MkdirTemp("", "salesconnection-bench-"); err != nil {
-		return err
+		return res, err
 	}
 	if b.cp, err = testenv.Start(); err != nil {
-		return err
+		return res, err
+	}
+	wc, err := client.NewWithWatch(b.cp.Config, client.Options{Scheme: b.cp.Scheme})
+	if err != nil {
+		return res, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if b.watch, err = watchReady(ctx, wc); err != nil {
+		return res, err
 	}
 	if err := b.startSimulator(); err != nil {
-		return err
+		return res, err
 	}
-	fmt.Printf("\n## N = %d SalesConnections, %d environments, %s latency, %s import, --max-concurrent-reconciles=%d\n\n",
-		n, o.environments, o.latency, o.importDuration, o.concurrency)
-
 	if err := b.prepareNamespaces(ctx, "op"); err != nil {
-		return err
+		return res, err
 	}
-	if err := b.startOperator(); err != nil {
-		return err
+	if err := b.startOperator(ctx); err != nil {
+		return res, err
 	}
-	idle := rssKiB(b.manager)
-	start := time.Now()
+	res.idleMiB = rssKiB(b.manager) / 1024
+	anon := sampleMax(ctx, func() int64 { return procStatus(b.manager, "RssAnon:") })
+
+	first := time.Now()
 	if err := b.createConnections(ctx, "op", n); err != nil {
-		return err
+		return res, err
 	}
-	created := time.Since(start)
-	if err := b.waitAllReady(ctx, "op", n, 10*time.Minute); err != nil {
-		return err
-	}
-	elapsed := time.Since(start)
-	requests := b.sim.CountRequests(func(r dataversesim.Request) bool { return r.Environment != "" })
-	tokens := b.sim.CountRequests(func(r dataversesim.Request) bool { return r.Operation == "Token" })
-	fmt.Printf("| fresh connections to all Ready | %s |\n", elapsed.Round(10*time.Millisecond))
-	// The objects are created one at a time, as an apply does, while the operator works:
-	// how much its API server traffic slows the creates shows here.
-	fmt.Printf("| of which: creating the objects one by one | %s |\n", created.Round(10*time.Millisecond))
-	fmt.Printf("| Dataverse requests per connection | %.1f (plus %d token requests in all) |\n", float64(requests)/float64(n), tokens)
-
-	reads, writes, statusWrites, err := b.steadyState(ctx, "op", n)
+	last := time.Now()
+	ready, err := b.watch.waitReady(ctx, "op-", n, 15*time.Minute)
 	if err != nil {
-		return err
+		return res, b.withLog(err)
 	}
-	fmt.Printf("| steady-state pass: Dataverse reads per connection | %.1f |\n", float64(reads)/float64(n))
-	fmt.Printf("| steady-state pass: Dataverse writes, status writes | %d, %d |\n", writes, statusWrites)
-	fmt.Printf("| operator memory: idle, peak (VmHWM) | %d MiB, %d MiB |\n", idle/1024, peakKiB(b.manager)/1024)
+	res.applyToReady, res.settle = ready.Sub(first), ready.Sub(last)
+	res.importNoticeMedian, res.importNoticeMax, res.imports = b.importNotice()
+	all := b.sim.CountRequests(func(r dataversesim.Request) bool { return r.Environment != "" })
+	polls := b.importPolls()
+	res.freshRequests = float64(all-polls) / float64(n)
+	res.freshPolls = float64(polls) / float64(n)
+	res.tokens = b.sim.CountRequests(func(r dataversesim.Request) bool { return r.Operation == "Token" })
+	res.freshWrites = float64(b.watch.writeCount("op-")) / float64(n)
+	res.freshByOperation = b.requestsByOperation(n)
 
-	if o.secrets > 0 && n == o.sizes[len(o.sizes)-1] {
-		before := rssKiB(b.manager)
-		if err := b.createUnrelatedSecrets(ctx, o.secrets); err != nil {
-			return err
+	if err := b.steadyState(ctx, n, &res); err != nil {
+		return res, err
+	}
+	res.peakMiB = peakKiB(b.manager) / 1024
+	res.peakAnonMiB = anon() / 1024
+	if secrets > 0 {
+		res.beforeSecretsMiB = rssKiB(b.manager) / 1024
+		if err := b.createAppliedSecrets(ctx, secrets); err != nil {
+			return res, err
 		}
-		time.Sleep(5 * time.Second)
-		fmt.Printf("| operator memory before / after %d unrelated 1 KiB Secrets | %d MiB / %d MiB |\n",
-			o.secrets, before/1024, rssKiB(b.manager)/1024)
+		time.Sleep(10 * time.Second) // the informers' events are handled
+		res.afterSecretsMiB = rssKiB(b.manager) / 1024
+	}
+	if err := b.manager.Exited(); err != nil {
+		return res, b.withLog(err)
 	}
 	b.manager.Stop()
 	b.manager = nil
 
-	// The floor: the same objects made Ready by a controller that only writes status.
+	// The floor: the same objects made Ready by a controller that only writes status,
+	// measured with the same clocks.
 	if err := b.prepareNamespaces(ctx, "floor"); err != nil {
-		return err
+		return res, err
 	}
-	stopFloor, err := startFloorController(ctx, b.cp, o.concurrency)
+	stopFloor, err := startFloorController(ctx, b.cp, floorWorkers)
 	if err != nil {
-		return err
+		return res, err
 	}
-	// Started, like the operator, before the clock: both measure from the first create.
-	floorStart := time.Now()
+	defer stopFloor()
+	first = time.Now()
 	if err := b.createConnections(ctx, "floor", n); err != nil {
-		return err
+		return res, err
 	}
-	floorCreated := time.Since(floorStart)
-	if err := b.waitAllReady(ctx, "floor", n, 10*time.Minute); err != nil {
-		return err
+	last = time.Now()
+	ready, err = b.watch.waitReady(ctx, "floor-", n, 10*time.Minute)
+	if err != nil {
+		return res, err
 	}
-	floor := time.Since(floorStart)
-	stopFloor()
-	// What Dataverse itself imposes: one import per environment (in parallel) and about
-	// 15 dependent round trips per connection.
-	ideal := floor + o.importDuration + 15*o.latency
-	fmt.Printf("| floor: status-only controller to all Ready | %s |\n", floor.Round(10*time.Millisecond))
-	fmt.Printf("| of which: creating the objects one by one | %s |\n", floorCreated.Round(10*time.Millisecond))
-	fmt.Printf("| ideal (floor + one import + 15 round trips) | %s |\n", ideal.Round(10*time.Millisecond))
-	fmt.Printf("| ours / ideal | %.2f |\n", elapsed.Seconds()/ideal.Seconds())
-	return nil
+	res.floorApplyToReady, res.floorSettle = ready.Sub(first), ready.Sub(last)
+	return res, nil
+}
+
+// importPolls counts the requests that looked at an import while it ran.
+func (b *bench) importPolls() int {
+	running := map[string][2]time.Time{}
+	for i := 0; i < b.o.environments; i++ {
+		for _, j := range b.sim.Environment(envName(i)).ImportJobs() {
+			running[envName(i)] = [2]time.Time{j.CreatedOn, j.CompletedOn}
+		}
+	}
+	return b.sim.CountRequests(func(r dataversesim.Request) bool {
+		w, ok := running[r.Environment]
+		return ok && (r.Operation == "GetAsyncOperation" || r.Operation == "ListImportJobs") &&
+			!r.Time.Before(w[0]) && (w[1].IsZero() || !r.Time.After(w[1]))
+	})
+}
+
+func (b *bench) withLog(err error) error {
+	return fmt.Errorf("%w\n%s", err, proc.Tail(filepath.Join(b.workDir, "operator.log"), 3000))
 }
 
 func (b *bench) close() {
@@ -167,7 +223,9 @@ func (b *bench) startSimulator() error {
 	return b.sim.Start("127.0.0.1:0")
 }
 
-func (b *bench) startOperator() error {
+// startOperator runs the operator as deployed and waits until it leads: the clock
+// starts with the first create after that.
+func (b *bench) startOperator(ctx context.Context) error {
 	kubeconfig, err := b.cp.Kubeconfig()
 	if err != nil {
 		return err
@@ -176,20 +234,32 @@ func (b *bench) startOperator() error {
 	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
 		return err
 	}
-	port, err := proc.FreePort()
+	if err := b.cp.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: leaseNamespace}}); err != nil {
+		return err
+	}
+	b.manager, err = proc.Start("operator", filepath.Join(b.workDir, "operator.log"),
+		append([]string{"KUBECONFIG=" + path}, b.run.env...), b.run.bin, b.run.args...)
 	if err != nil {
 		return err
 	}
-	b.manager, err = proc.Start("operator", filepath.Join(b.workDir, "operator.log"), []string{"KUBECONFIG=" + path}, b.o.managerBin,
-		"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(port),
-		"--max-concurrent-reconciles="+strconv.Itoa(b.o.concurrency), "--zap-log-level=error",
-		// The simulator listens on the loopback address, which no default allowlist has.
-		"--allowed-authority-hosts=127.0.0.1", "--allowed-environment-domains=127.0.0.1")
-	if err != nil {
-		return err
+	if !slices.Contains(b.run.args, "--leader-elect") {
+		time.Sleep(2 * time.Second) // caches sync
+		return b.manager.Exited()
 	}
-	time.Sleep(2 * time.Second) // caches sync; the measurement starts with the first create
-	return b.manager.Exited()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		lease := &coordinationv1.Lease{}
+		err := b.cp.Client.Get(ctx, client.ObjectKey{Namespace: leaseNamespace, Name: leaseName}, lease)
+		if err == nil && ptr.Deref(lease.Spec.HolderIdentity, "") != "" {
+			time.Sleep(time.Second) // the controller's caches sync after it leads
+			return b.manager.Exited()
+		}
+		if err := b.manager.Exited(); err != nil {
+			return b.withLog(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return b.withLog(fmt.Errorf("the operator did not take the lease within a minute"))
 }
 
 // prepareNamespaces creates one namespace per environment with the Secrets and the
@@ -199,7 +269,6 @@ func (b *bench) prepareNamespaces(ctx context.Context, prefix string) error {
 	if err != nil {
 		return err
 	}
-	c := b.cp.Client
 	for i := 0; i < b.o.environments; i++ {
 		ns := prefix + "-" + envName(i)
 		objs := []client.Object{
@@ -210,7 +279,7 @@ func (b *bench) prepareNamespaces(ctx context.Context, prefix string) error {
 			&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "solution"}, BinaryData: map[string][]byte{"solution.zip": pkg}},
 		}
 		for _, o := range objs {
-			if err := c.Create(ctx, o); err != nil {
+			if err := b.cp.Client.Create(ctx, o); err != nil {
 				return fmt.Errorf("creating %s: %w", o.GetName(), err)
 			}
 		}
@@ -218,8 +287,9 @@ func (b *bench) prepareNamespaces(ctx context.Context, prefix string) error {
 	return nil
 }
 
-// createConnections creates n SalesConnections spread over the environments, each
-// linking its own Business Central company.
+// createConnections creates n SalesConnections one by one, as an apply does, spread over
+// the environments, each linking its own Business Central company and asking for
+// everything (import, roles, link, sales-order flag).
 func (b *bench) createConnections(ctx context.Context, prefix string, n int) error {
 	for i := 0; i < n; i++ {
 		env := i % b.o.environments
@@ -245,96 +315,79 @@ func (b *bench) createConnections(ctx context.Context, prefix string, n int) err
 	return nil
 }
 
-func (b *bench) waitAllReady(ctx context.Context, prefix string, n int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		ready := 0
-		for i := 0; i < b.o.environments; i++ {
-			list := &salesv1alpha1.SalesConnectionList{}
-			if err := b.cp.Client.List(ctx, list, client.InNamespace(prefix+"-"+envName(i))); err != nil {
-				return err
-			}
-			for _, sc := range list.Items {
-				if meta.IsStatusConditionTrue(sc.Status.Conditions, string(salesv1alpha1.ConditionReady)) && sc.Status.ObservedGeneration == sc.Generation {
-					ready++
-				}
-			}
+// importNotice is, per environment, how long after its import job completed the
+// operator's poll saw it (the first read of the running imports after the completion);
+// and how many imports ran in all.
+func (b *bench) importNotice() (median, worst time.Duration, imports int) {
+	requests := b.sim.Requests()
+	var lags []time.Duration
+	for i := 0; i < b.o.environments; i++ {
+		jobs := b.sim.Environment(envName(i)).ImportJobs()
+		imports += len(jobs)
+		if len(jobs) == 0 || jobs[len(jobs)-1].CompletedOn.IsZero() {
+			continue
 		}
-		if ready == n {
-			return nil
-		}
-		if b.manager != nil {
-			if err := b.manager.Exited(); err != nil {
-				return fmt.Errorf("%w\n%s", err, proc.Tail(filepath.Join(b.workDir, "operator.log"), 3000))
+		done := jobs[len(jobs)-1].CompletedOn
+		for _, r := range requests {
+			if r.Environment == envName(i) && r.Operation == "ListImportJobs" && r.Time.After(done) {
+				lags = append(lags, r.Time.Sub(done))
+				break
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
-	return fmt.Errorf("not all %d connections Ready within %s", n, timeout)
+	if len(lags) == 0 {
+		return 0, 0, imports
+	}
+	slices.Sort(lags)
+	return lags[len(lags)/2], lags[len(lags)-1], imports
 }
 
-// steadyState starts a pass for every connection (a Secret change, as a resync does)
-// and counts what it costs when nothing changed.
-func (b *bench) steadyState(ctx context.Context, prefix string, n int) (reads, writes, statusWrites int, err error) {
-	versions, err := b.resourceVersions(ctx, prefix)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	time.Sleep(time.Second)
+// steadyState starts one pass of every connection (a change of the Secret they name,
+// which reaches each as a resync does) and counts what the passes cost.
+func (b *bench) steadyState(ctx context.Context, n int, res *result) error {
+	time.Sleep(2 * time.Second)
+	writesBefore := b.watch.writeCount("op-")
 	b.sim.ResetRequests()
 	for i := 0; i < b.o.environments; i++ {
 		s := &corev1.Secret{}
-		if err := b.cp.Client.Get(ctx, client.ObjectKey{Namespace: prefix + "-" + envName(i), Name: "integration"}, s); err != nil {
-			return 0, 0, 0, err
+		if err := b.cp.Client.Get(ctx, client.ObjectKey{Namespace: "op-" + envName(i), Name: "integration"}, s); err != nil {
+			return err
 		}
 		s.Labels = map[string]string{"resync": strconv.FormatInt(time.Now().UnixNano(), 10)}
 		if err := b.cp.Client.Update(ctx, s); err != nil {
-			return 0, 0, 0, err
+			return err
 		}
 	}
+	// Every steady pass reads the integration user with its roles once.
 	deadline := time.Now().Add(5 * time.Minute)
-	for b.sim.CountRequests(func(r dataversesim.Request) bool { return r.Operation == "WhoAmI" }) < n && time.Now().Before(deadline) {
+	for b.sim.CountRequests(func(r dataversesim.Request) bool { return r.Operation == "GetSystemUser" }) < n && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	time.Sleep(3 * time.Second)
-	reads = b.sim.CountRequests(func(r dataversesim.Request) bool { return r.Environment != "" && !r.Write() })
-	for i := 0; i < b.o.environments; i++ {
-		writes += b.sim.Writes(envName(i))
-	}
-	after, err := b.resourceVersions(ctx, prefix)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	for k, v := range after {
-		if versions[k] != v {
-			statusWrites++
-		}
-	}
-	return reads, writes, statusWrites, nil
+	reads := b.sim.CountRequests(func(r dataversesim.Request) bool { return r.Environment != "" && !r.Write() })
+	writes := b.sim.CountRequests(func(r dataversesim.Request) bool { return r.Write() })
+	res.steadyReads, res.steadyWrites = float64(reads)/float64(n), float64(writes)/float64(n)
+	res.steadyObjectWrites = b.watch.writeCount("op-") - writesBefore
+	res.steadyByOperation = b.requestsByOperation(n)
+	return nil
 }
 
-func (b *bench) resourceVersions(ctx context.Context, prefix string) (map[string]string, error) {
-	out := map[string]string{}
-	for i := 0; i < b.o.environments; i++ {
-		list := &salesv1alpha1.SalesConnectionList{}
-		if err := b.cp.Client.List(ctx, list, client.InNamespace(prefix+"-"+envName(i))); err != nil {
-			return nil, err
-		}
-		for _, sc := range list.Items {
-			out[sc.Namespace+"/"+sc.Name] = sc.ResourceVersion
-		}
-	}
-	return out, nil
-}
-
-func (b *bench) createUnrelatedSecrets(ctx context.Context, count int) error {
-	ns := "unrelated"
+// createAppliedSecrets creates Secrets the way `kubectl apply` does: with the whole
+// object, data included, in the last-applied-configuration annotation.
+func (b *bench) createAppliedSecrets(ctx context.Context, count int) error {
+	ns := "applied"
 	if err := b.cp.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		return err
 	}
 	payload := []byte(strings.Repeat("x", 1024))
 	for i := 0; i < count; i++ {
-		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("s-%05d", i)}, Data: map[string][]byte{"data": payload}}
+		s := &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("s-%05d", i)}, Data: map[string][]byte{"data": payload}}
+		applied, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		s.Annotations = map[string]string{corev1.LastAppliedConfigAnnotation: string(applied)}
 		if err := b.cp.Client.Create(ctx, s); err != nil {
 			return err
 		}
@@ -358,4 +411,57 @@ func procStatus(p *proc.Process, field string) int64 {
 		}
 	}
 	return 0
+}
+
+// requestsByOperation lists the Dataverse requests per connection by operation, most
+// frequent first.
+func (b *bench) requestsByOperation(n int) string {
+	counts := map[string]int{}
+	for _, r := range b.sim.Requests() {
+		if r.Environment != "" {
+			counts[r.Operation]++
+		}
+	}
+	ops := make([]string, 0, len(counts))
+	for op := range counts {
+		ops = append(ops, op)
+	}
+	slices.SortFunc(ops, func(a, c string) int { return counts[c] - counts[a] })
+	parts := make([]string, 0, len(ops))
+	for _, op := range ops {
+		parts = append(parts, fmt.Sprintf("%s %.2f", op, float64(counts[op])/float64(n)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// sampleMax samples f every 50 ms until ctx ends or the returned function is called,
+// which returns the largest value seen.
+func sampleMax(ctx context.Context, f func() int64) func() int64 {
+	var mu sync.Mutex
+	var peak int64
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			v := f()
+			mu.Lock()
+			peak = max(peak, v)
+			mu.Unlock()
+			select {
+			case <-t.C:
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() int64 {
+		once.Do(func() { close(stop) })
+		mu.Lock()
+		defer mu.Unlock()
+		return peak
+	}
 }

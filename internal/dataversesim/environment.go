@@ -3,6 +3,7 @@ package dataversesim
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -534,4 +535,22 @@ func copyUser(u *User) User {
 		c.Roles[k] = v
 	}
 	return c
+}
+
+// ImportJob is a solution import as the environment ran it.
+type ImportJob struct {
+	Solution               string
+	CreatedOn, CompletedOn time.Time // CompletedOn is zero while it runs
+}
+
+// ImportJobs lists the environment's import jobs, oldest first.
+func (e *Environment) ImportJobs() []ImportJob {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	jobs := make([]ImportJob, 0, len(e.importJobs))
+	for _, j := range e.importJobs {
+		jobs = append(jobs, ImportJob{Solution: j.solutionName, CreatedOn: j.createdOn, CompletedOn: j.completedOn})
+	}
+	slices.SortFunc(jobs, func(a, b ImportJob) int { return a.CreatedOn.Compare(b.CreatedOn) })
+	return jobs
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -199,6 +200,7 @@ func TestDefaultDeploymentShowsTheAllowlists(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := parseRendered(t, data)
 			checkAllowlists(t, r.deployment)
+			checkMemoryLimit(t, r.deployment)
 			if len(r.policies) != 0 {
 				t.Errorf("a NetworkPolicy is rendered by default")
 			}
@@ -216,6 +218,7 @@ func TestNamespacedKustomization(t *testing.T) {
 	r := parseRendered(t, data)
 	checkNamespaced(t, r, []string{"salesconnection-system"})
 	checkAllowlists(t, r.deployment)
+	checkMemoryLimit(t, r.deployment)
 	c := r.deployment.Spec.Template.Spec.Containers[0]
 	if v, _ := argValue(c.Args, "watch-namespaces"); v != "$(POD_NAMESPACE)" {
 		t.Errorf("--watch-namespaces=%q, want $(POD_NAMESPACE)", v)
@@ -269,4 +272,23 @@ func TestHelmNamespacedAndNetworkPolicy(t *testing.T) {
 			t.Errorf("--%s=%q", dataverse.FlagAllowedEnvironmentDomains, v)
 		}
 	})
+}
+
+// checkMemoryLimit: the Go runtime's soft memory limit (GOMEMLIMIT) is the manager
+// container's memory limit, so the collector works harder before the kernel kills it.
+func checkMemoryLimit(t *testing.T, d appsv1.Deployment) {
+	t.Helper()
+	c := d.Spec.Template.Spec.Containers[0]
+	for _, e := range c.Env {
+		if e.Name == "GOMEMLIMIT" {
+			if ref := e.ValueFrom; ref == nil || ref.ResourceFieldRef == nil || ref.ResourceFieldRef.Resource != "limits.memory" || ref.ResourceFieldRef.ContainerName != c.Name {
+				t.Errorf("GOMEMLIMIT = %+v, want the container's limits.memory", e)
+			}
+			if _, ok := c.Resources.Limits[corev1.ResourceMemory]; !ok {
+				t.Error("the manager container has no memory limit for GOMEMLIMIT to follow")
+			}
+			return
+		}
+	}
+	t.Errorf("the manager container sets no GOMEMLIMIT: %+v", c.Env)
 }
