@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -33,7 +34,7 @@ type controllerOptions struct {
 }
 
 func (o *controllerOptions) bindFlags(fs *flag.FlagSet) {
-	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 16,
+	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 32,
 		"How many SalesConnections are reconciled at once. Dataverse calls wait on the network, so more than the CPU count helps.")
 	fs.DurationVar(&o.minImportPoll, "import-poll-min", controllers.DefaultMinImportPoll,
 		"Shortest interval between two checks of an environment's running solution import (one poller per environment, however many connections wait).")
@@ -84,10 +85,21 @@ func (o controllerOptions) poolOptions() dataverse.PoolOptions {
 	}
 }
 
-// setupControllers registers the SalesConnection reconciler.
-func setupControllers(ctx context.Context, mgr ctrl.Manager, o controllerOptions) error {
-	pool := dataverse.NewPool(o.poolOptions())
+// setupControllers registers the SalesConnection reconciler; namespace is the operator's
+// own, where it keeps the Dataverse throttle windows ("" keeps them in memory only).
+func setupControllers(ctx context.Context, mgr ctrl.Manager, o controllerOptions, namespace string) error {
+	poolOpts := o.poolOptions()
+	var throttles *controllers.ThrottleStore
+	if namespace != "" {
+		throttles = &controllers.ThrottleStore{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: namespace}
+		poolOpts.OnThrottle = throttles.Record
+	}
+	pool := dataverse.NewPool(poolOpts)
+	if throttles != nil {
+		throttles.Pool = pool
+	}
 	r := &controllers.Reconciler{
+		Throttles: throttles,
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("salesconnection-operator"),
@@ -107,4 +119,22 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o controllerOptions
 		MaxConcurrentReconciles:     o.maxConcurrentReconciles,
 		MaxConcurrentPerEnvironment: o.maxReconcilesPerEnv,
 	})
+}
+
+// serviceAccountNamespaceFile is where a pod finds its own namespace.
+const serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// operatorNamespace is the namespace the operator runs in: POD_NAMESPACE, else the leader
+// election namespace, else the pod's service account namespace; "" outside a cluster.
+func operatorNamespace(leaderElectionNamespace string) string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if leaderElectionNamespace != "" {
+		return leaderElectionNamespace
+	}
+	if data, err := os.ReadFile(serviceAccountNamespaceFile); err == nil {
+		return strings.TrimSpace(string(data))
+	}
+	return ""
 }

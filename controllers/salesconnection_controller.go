@@ -28,6 +28,9 @@ type Reconciler struct {
 	// Dataverse holds the HTTP clients, tokens and per-environment limits shared by all
 	// SalesConnections.
 	Dataverse *dataverse.Pool
+	// Throttles keeps Dataverse's Retry-After windows across restarts and leader changes;
+	// nil keeps them in memory only.
+	Throttles *ThrottleStore
 	// WorkloadIdentity is where WorkloadIdentity objects' federated tokens come from.
 	WorkloadIdentity WorkloadIdentity
 	// MinImportPoll and MaxImportPoll bound how often an environment's running solution

@@ -67,6 +67,11 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 	if r.MaxImportPoll < r.MinImportPoll {
 		r.MaxImportPoll = max(DefaultMaxImportPoll, r.MinImportPoll)
 	}
+	if r.Throttles != nil {
+		if err := mgr.Add(r.Throttles); err != nil {
+			return err
+		}
+	}
 	r.imports = newImportWatch(r.MinImportPoll, r.MaxImportPoll, mgr.GetLogger().WithName("import-watch"))
 	r.imports.start(ctx)
 	if r.StalledRetryInterval == 0 {

@@ -33,6 +33,11 @@ func (r *Reconciler) resolveURL(_ context.Context, s *scope) (plan, outcome) {
 
 // resolveClients reads the Secrets and builds the Dataverse clients of both principals.
 func (r *Reconciler) resolveClients(ctx context.Context, s *scope) (plan, outcome) {
+	// A window an earlier process was given holds this one's requests too.
+	if err := r.Throttles.load(ctx); err != nil {
+		return plan{}, failed(&failure{cause: err, reason: salesv1alpha1.ReasonRetrying,
+			message: "reading the Dataverse throttle windows kept by an earlier operator process failed; retrying"})
+	}
 	ca, err := s.secrets.caBundle(ctx, s.obj.Spec.TLS)
 	if err != nil {
 		return plan{}, failed(err)

@@ -29,8 +29,9 @@ var env *testenv.Env
 
 func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
-// startManager runs one operator instance until the returned stop is called.
-func startManager(t *testing.T) (stop func()) {
+// startManager runs one operator instance until the returned stop is called; with a
+// namespace, it keeps Dataverse's throttle windows there, as main.go does.
+func startManager(t *testing.T, namespace string) (stop func()) {
 	t.Helper()
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
@@ -40,9 +41,19 @@ func startManager(t *testing.T) (stop func()) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	poolOpts := dataverse.PoolOptions{AllowedAuthorityHosts: []string{"127.0.0.1"}, AllowedEnvironmentDomains: []string{"127.0.0.1"}}
+	var throttles *controllers.ThrottleStore
+	if namespace != "" {
+		throttles = &controllers.ThrottleStore{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: namespace}
+		poolOpts.OnThrottle = throttles.Record
+	}
+	pool := dataverse.NewPool(poolOpts)
+	if throttles != nil {
+		throttles.Pool = pool
+	}
 	r := &controllers.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("salesconnection-operator"),
-		Dataverse:     dataverse.NewPool(dataverse.PoolOptions{AllowedAuthorityHosts: []string{"127.0.0.1"}, AllowedEnvironmentDomains: []string{"127.0.0.1"}}),
+		Dataverse: pool, Throttles: throttles,
 		MinImportPoll: 100 * time.Millisecond, MaxImportPoll: 500 * time.Millisecond, StalledRetryInterval: time.Hour,
 	}
 	// Each manager names its controller differently: controller-runtime refuses two
@@ -99,7 +110,7 @@ func TestRestartDuringImportImportsOnce(t *testing.T) {
 
 	// The import runs until the second manager has met it.
 	sim.Environment("contoso").HoldImports()
-	stopFirst := startManager(t)
+	stopFirst := startManager(t, "")
 	must(t, env.Client.Create(ctx, sc))
 	waitUntil(t, "the import is recorded on the object", func(got *salesv1alpha1.SalesConnection) bool {
 		return got.Annotations[salesv1alpha1.AnnotationImportJob] != ""
@@ -110,7 +121,7 @@ func TestRestartDuringImportImportsOnce(t *testing.T) {
 	}
 
 	polls := sim.CountRequests(func(r dataversesim.Request) bool { return r.Operation == "GetAsyncOperation" })
-	stopSecond := startManager(t)
+	stopSecond := startManager(t, "")
 	defer stopSecond()
 	waitForRequest(t, sim, "the second manager polls the recorded import", func(r dataversesim.Request) bool { return r.Operation == "GetAsyncOperation" }, polls)
 	sim.Environment("contoso").ReleaseImports()

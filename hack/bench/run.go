@@ -34,7 +34,7 @@ const (
 	leaseNamespace = "salesconnection-system"
 	leaseName      = "salesconnection-operator.sales.bcconnect.io"
 	// floorWorkers is the floor controller's worker count: the operator's default.
-	floorWorkers = 16
+	floorWorkers = 32
 )
 
 // result is what one run measured for one N.

@@ -45,6 +45,10 @@ type PoolOptions struct {
 	// national clouds: an on-premises server or a local simulator must be listed.
 	AllowedAuthorityHosts     []string
 	AllowedEnvironmentDomains []string
+	// OnThrottle, when set, is told each time a 429's Retry-After extends an environment's
+	// throttle window, so the window can outlive the process (see Pool.Throttle). It is
+	// called without locks held and must not block.
+	OnThrottle func(environmentURL string, until time.Time)
 	// Now and Sleep replace the clock in tests. Sleep must return ctx.Err() when ctx ends
 	// first.
 	Now   func() time.Time
@@ -76,6 +80,9 @@ type tokenEntry struct {
 type environment struct {
 	sem     chan struct{}
 	limiter *rate.Limiter
+
+	url        string
+	onThrottle func(environmentURL string, until time.Time)
 
 	mu             sync.Mutex
 	throttledUntil time.Time
@@ -224,7 +231,7 @@ func (p *Pool) environmentLocked(envURL string) *environment {
 	if env, ok := p.envs[envURL]; ok {
 		return env
 	}
-	env := &environment{sem: make(chan struct{}, p.opts.MaxConcurrentPerEnvironment)}
+	env := &environment{url: envURL, onThrottle: p.opts.OnThrottle, sem: make(chan struct{}, p.opts.MaxConcurrentPerEnvironment)}
 	if p.opts.RequestsPerSecondPerEnvironment > 0 {
 		env.limiter = rate.NewLimiter(rate.Limit(p.opts.RequestsPerSecondPerEnvironment), p.opts.BurstPerEnvironment)
 	}
@@ -234,11 +241,33 @@ func (p *Pool) environmentLocked(envURL string) *environment {
 
 // throttle records a 429: nobody sends to the environment before until.
 func (env *environment) throttle(until time.Time) {
+	if env.extend(until) && env.onThrottle != nil {
+		env.onThrottle(env.url, until)
+	}
+}
+
+// extend moves the throttle window's end to until when that is later, and says so.
+func (env *environment) extend(until time.Time) bool {
 	env.mu.Lock()
 	defer env.mu.Unlock()
-	if until.After(env.throttledUntil) {
-		env.throttledUntil = until
+	if !until.After(env.throttledUntil) {
+		return false
 	}
+	env.throttledUntil = until
+	return true
+}
+
+// Throttle holds every caller of the environment until until: a window an earlier
+// process (or leader) was given, read back after a restart.
+func (p *Pool) Throttle(environmentURL string, until time.Time) {
+	envURL, err := cleanEnvironmentURL(environmentURL)
+	if err != nil {
+		return
+	}
+	p.mu.Lock()
+	env := p.environmentLocked(envURL)
+	p.mu.Unlock()
+	env.extend(until)
 }
 
 func (env *environment) throttleWait(now time.Time) time.Duration {
