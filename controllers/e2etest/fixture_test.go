@@ -104,6 +104,7 @@ func (f *fixture) update(name string, change func(spec *salesv1alpha1.SalesConne
 // secret creates or replaces a Secret.
 func (f *fixture) secret(name string, data map[string]string) {
 	f.t.Helper()
+	registerSecrets(data)
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: name}, StringData: data}
 	ctx := context.Background()
 	existing := &corev1.Secret{}

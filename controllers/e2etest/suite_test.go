@@ -3,6 +3,7 @@ package e2etest
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -69,7 +70,7 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(logSink())))
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(io.MultiWriter(capturedLog{}, logSink()))))
 	var err error
 	env, err = testenv.Start()
 	if err != nil {
@@ -88,6 +89,17 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	stopShared()
 	<-done
+	if code == 0 {
+		found, err := sweepForSecrets(context.Background())
+		switch {
+		case err != nil:
+			fmt.Fprintln(os.Stderr, "the secret-leak sweep failed:", err)
+			code = 1
+		case len(found) > 0:
+			fmt.Fprintln(os.Stderr, "secrets leaked:\n  "+strings.Join(found, "\n  "))
+			code = 1
+		}
+	}
 	if err := env.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
 	}
