@@ -175,7 +175,9 @@ func TestLeaderFailoverMidImportImportsOnce(t *testing.T) {
 	}
 	t.Logf("after SIGKILL of the leader, the standby led within %s (Lease held by %q before)", time.Since(killed).Round(100*time.Millisecond), oldHolder)
 
-	polls := sim.CountRequests(func(r dataversesim.Request) bool { return r.Operation == "GetAsyncOperation" || r.Operation == "ListImportJobs" })
+	polls := sim.CountRequests(func(r dataversesim.Request) bool {
+		return r.Operation == "GetAsyncOperation" || r.Operation == "ListImportJobs"
+	})
 	waitForRequest(t, sim, "the new leader looks at the recorded import", func(r dataversesim.Request) bool {
 		return r.Operation == "GetAsyncOperation" || r.Operation == "ListImportJobs"
 	}, polls)
