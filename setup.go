@@ -66,6 +66,9 @@ func (o *controllerOptions) bindFlags(fs *flag.FlagSet) {
 // validate checks what the flags cannot: every allowlist entry reads, and no list is
 // empty (an empty list would fall back to the defaults, not allow nothing).
 func (o controllerOptions) validate() error {
+	if o.passTimeout < 0 {
+		return fmt.Errorf("--pass-timeout=%s: want a positive duration such as 3m", o.passTimeout)
+	}
 	if len(o.allowedAuthorityHosts) == 0 {
 		return fmt.Errorf("--%s lists no host", dataverse.FlagAllowedAuthorityHosts)
 	}

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -88,7 +89,8 @@ func linkKeyOf(sc *salesv1alpha1.SalesConnection) []string {
 }
 
 // otherLinkUsers are the other SalesConnections that ask for the link obj asks for and
-// use it: enabled, not being deleted.
+// use it: enabled, not being deleted, and signed in to the environment (ConnectionVerified):
+// naming an environment and a company is not enough to hold another team's link.
 func (r *Reconciler) otherLinkUsers(ctx context.Context, obj *salesv1alpha1.SalesConnection) ([]salesv1alpha1.SalesConnection, error) {
 	keys := linkKeyOf(obj)
 	if len(keys) == 0 {
@@ -99,7 +101,8 @@ func (r *Reconciler) otherLinkUsers(ctx context.Context, obj *salesv1alpha1.Sale
 		return nil, fmt.Errorf("listing the SalesConnections of the same link: %w", err)
 	}
 	return slices.DeleteFunc(list.Items, func(sc salesv1alpha1.SalesConnection) bool {
-		return sc.UID == obj.UID || !sc.Spec.IsEnabled() || !sc.DeletionTimestamp.IsZero()
+		return sc.UID == obj.UID || !sc.Spec.IsEnabled() || !sc.DeletionTimestamp.IsZero() ||
+			!meta.IsStatusConditionTrue(sc.Status.Conditions, string(salesv1alpha1.ConditionConnectionVerified))
 	}), nil
 }
 

@@ -45,6 +45,7 @@ func TestOneLinkRowPerEnvironmentAndCompany(t *testing.T) {
 		o := w.s.obj.DeepCopy()
 		o.Namespace, o.Name, o.UID = "other-team", "first", "uid-first"
 		o.CreationTimestamp = metav1.NewTime(time.Now().Add(-time.Hour))
+		o.Status.Conditions = []metav1.Condition{{Type: string(salesv1alpha1.ConditionConnectionVerified), Status: metav1.ConditionTrue, Reason: "Verified"}}
 		return o
 	}
 	t.Run("the second is refused, naming the first", func(t *testing.T) {
@@ -69,6 +70,17 @@ func TestOneLinkRowPerEnvironmentAndCompany(t *testing.T) {
 		w.run(disconnectSteps...)
 		if len(w.dv.writes) != 0 || len(w.dv.links) != 1 {
 			t.Errorf("writes %v, links %v: the row the first uses was touched", w.dv.writes, w.dv.links)
+		}
+	})
+	t.Run("a first that never signed in to the environment does not hold the link", func(t *testing.T) {
+		w := newStepWorld(t)
+		w.s.obj.UID = "uid-second"
+		first := older(w)
+		first.Status.Conditions = []metav1.Condition{{Type: string(salesv1alpha1.ConditionConnectionVerified), Status: metav1.ConditionFalse, Reason: "AuthenticationFailed"}}
+		w = withObjects(w, first)
+		w.s.solutionInstalled = true
+		if res := w.run(stepNamed("link")); !res.isDone() || strings.Join(w.dv.writes, ",") != "CreateNavConnection" {
+			t.Errorf("ended %+v with writes %v; want the link made", res.failure, w.dv.writes)
 		}
 	})
 	t.Run("a disabled first does not hold the link", func(t *testing.T) {

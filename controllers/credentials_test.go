@@ -91,3 +91,18 @@ func TestCredentialsComeFromTheKeysOfEachType(t *testing.T) {
 		})
 	}
 }
+
+// TestReferencesStayInTheObjectsNamespace: a reference names a Secret of the
+// SalesConnection's own namespace only; a Secret of that name in another namespace is
+// never read.
+func TestReferencesStayInTheObjectsNamespace(t *testing.T) {
+	theirs := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "other-team", Name: "creds"},
+		Data: map[string][]byte{"clientID": []byte("id"), "clientSecret": []byte("their-s3cret")}}
+	r := &secretReader{reader: newMemKube(theirs), namespace: "erp"}
+	auth := salesv1alpha1.Authentication{Type: salesv1alpha1.AuthenticationClientSecret, SecretRef: &salesv1alpha1.LocalObjectReference{Name: "creds"}}
+	creds, err := r.credentialsFor(context.Background(), &auth, principalIntegration, WorkloadIdentity{})
+	f := asFailure(err)
+	if f == nil || f.reason != salesv1alpha1.ReasonSecretNotFound || !strings.Contains(f.message, "erp/creds") || creds.ClientSecret != "" {
+		t.Fatalf("credentials %v, failure %+v; want SecretNotFound for erp/creds and nothing of other-team's", creds, f)
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
 	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
@@ -144,6 +145,29 @@ func TestAPanicIsNeverReady(t *testing.T) {
 	}
 	if len(w.dv.calls) == 0 || w.dv.calls[len(w.dv.calls)-1] == "FindNavConnection" {
 		t.Errorf("steps after the panic ran: %v", w.dv.calls)
+	}
+
+	// The end of the pass, as Reconcile runs it: status, then the Warning event for
+	// kubectl describe, then a retry with backoff. The panic value goes to the log only.
+	key := client.ObjectKeyFromObject(w.s.obj)
+	t.Cleanup(func() { forgetObject(key) }) // the Ready metric of the status write
+	w.r.Client = &statusKube{memKube: w.kube}
+	w.kube.objects[key] = w.s.obj.DeepCopy()
+	if _, err := w.r.finish(context.Background(), w.s, res); err == nil {
+		t.Error("the pass that panicked is not retried with backoff (finish returned no error)")
+	}
+	ev := w.emitted()
+	var warnings []string
+	for _, e := range ev {
+		if strings.HasPrefix(e, "Warning ") {
+			warnings = append(warnings, e)
+		}
+	}
+	if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "Warning InternalError ") || !strings.Contains(warnings[0], "step boom") {
+		t.Errorf("events %q, want one Warning, InternalError, naming step boom", ev)
+	}
+	if joined := strings.Join(ev, "\n"); strings.Contains(joined, "a bug in a step") {
+		t.Errorf("the panic value is in an event: %q", joined)
 	}
 }
 

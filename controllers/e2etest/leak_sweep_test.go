@@ -110,11 +110,11 @@ func sweepForSecrets(ctx context.Context) ([]string, error) {
 func findSecrets(values []string, places map[string][]byte) []string {
 	var found []string
 	for i, v := range values {
-		forms := map[string]string{"": v, " (base64)": base64.StdEncoding.EncodeToString([]byte(v))}
+		forms := []struct{ suffix, needle string }{{"", v}, {" (base64)", base64.StdEncoding.EncodeToString([]byte(v))}}
 		for where, data := range places {
-			for form, needle := range forms {
-				if strings.Contains(string(data), needle) {
-					found = append(found, fmt.Sprintf("registered secret #%d%s in %s", i+1, form, where))
+			for _, form := range forms {
+				if strings.Contains(string(data), form.needle) {
+					found = append(found, fmt.Sprintf("registered secret #%d%s in %s", i+1, form.suffix, where))
 				}
 			}
 		}

@@ -58,7 +58,7 @@ func newCluster(t *testing.T) *cluster {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "manager")
-	build := exec.Command("go", "build", "-o", bin, ".") //nolint:noctx // bounded by the test's timeout
+	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Dir = testenv.RepoRoot()
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the manager: %v\n%s", err, out)
@@ -79,7 +79,7 @@ func (c *cluster) start(name string) *operator {
 	o := &operator{name: name, log: filepath.Join(c.dir, name+".log"), done: make(chan struct{})}
 	out, err := os.Create(o.log)
 	must(c.t, err)
-	o.cmd = exec.Command(c.bin, "--leader-elect", "--leader-election-namespace="+c.namespace, //nolint:noctx // stopped by the test
+	o.cmd = exec.Command(c.bin, "--leader-elect", "--leader-election-namespace="+c.namespace,
 		"--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(port), "--metrics-bind-address=0",
 		"--allowed-authority-hosts=127.0.0.1", "--allowed-environment-domains=127.0.0.1")
 	o.cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig, "POD_NAMESPACE="+c.namespace)

@@ -16,6 +16,13 @@ type Client struct {
 	red    redactor
 }
 
+// String names the environment only: a Client holds the redactor of its credentials,
+// which must never be printed.
+func (c *Client) String() string { return "dataverse.Client{" + c.envURL + "}" }
+
+// GoString hides the fields from %#v as well.
+func (c *Client) GoString() string { return c.String() }
+
 // WhoAmI is the caller's identity in the environment.
 type WhoAmI struct {
 	UserID, BusinessUnitID, OrganizationID string
