@@ -60,14 +60,31 @@ lint: golangci-lint ## Run golangci-lint (.golangci.yml) and fail on exported id
 	"$$(./hack/build-golangci-lint.sh --print-path)" run ./...
 	go run ./hack/test-only-exports
 
+.PHONY: prometheus-rules
+prometheus-rules: helm ## Check the alerts with Prometheus' parser against the registered metrics, and the monitoring manifests against the Prometheus Operator's types (module hack/prometheus-rules).
+	go -C hack/prometheus-rules vet ./...
+	go -C hack/prometheus-rules test -count=1 ./...
+
 .PHONY: controlplane
 controlplane: ## Build kube-apiserver, etcd and kubectl from source (skipped when built).
 	./hack/build-controlplane.sh
 
 .PHONY: test
-test: verify-generated vet lint controlplane helm ## Run every test against a real kube-apiserver and etcd.
+test: verify-generated vet lint prometheus-rules controlplane helm build ## Run every test against a real kube-apiserver and etcd, then a small chaos run.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	KUBEBUILDER_ASSETS="$(CONTROLPLANE_DIR)" HELM="$$(./hack/build-helm.sh --print-path)" go test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	CHAOS_SCALE=small KUBEBUILDER_ASSETS="$(CONTROLPLANE_DIR)" go run ./hack/chaos
+
+.PHONY: chaos
+chaos: controlplane build ## Run the operator as deployed under combined faults and SIGKILLs (CHAOS_SCALE=full|small); prints one summary line (docs/reliability.md).
+	KUBEBUILDER_ASSETS="$(CONTROLPLANE_DIR)" go run ./hack/chaos
+
+# Time per fuzz target: `make fuzz FUZZTIME=10m` for a campaign.
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target in turn for FUZZTIME each (default 30s); stop at the first failure (hack/fuzz.sh).
+	FUZZTIME="$(FUZZTIME)" ./hack/fuzz.sh
 
 ##@ Build
 

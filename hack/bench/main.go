@@ -19,6 +19,7 @@ import (
 	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/bcconnect/salesconnection-operator/hack/internal/deployed"
 	"github.com/bcconnect/salesconnection-operator/hack/internal/proc"
 )
 
@@ -65,7 +66,7 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		run, err := deployedOperator(dir, []string{"after", "before"}[i], leaseNamespace, port)
+		run, err := deployed.Read(dir, []string{"after", "before"}[i], leaseNamespace, port)
 		if err != nil {
 			fail(err)
 		}
@@ -75,20 +76,20 @@ func main() {
 			if n == o.sizes[len(o.sizes)-1] {
 				secrets = o.secrets
 			}
-			fmt.Fprintf(os.Stderr, "bench: %s (%s), N = %d\n", run.label, run.commit, n)
+			fmt.Fprintf(os.Stderr, "bench: %s (%s), N = %d\n", run.Label, run.Commit, n)
 			res, err := measure(ctx, o, run, n, secrets)
 			if err != nil {
 				fail(err)
 			}
-			report.add(run.label, res)
+			report.add(run.Label, res)
 		}
 	}
 	for _, w := range o.workers {
 		run := report.runs[0]
-		run.label = fmt.Sprintf("workers=%d", w)
-		run.args = withFlag(run.args, "max-concurrent-reconciles", strconv.Itoa(w))
+		run.Label = fmt.Sprintf("workers=%d", w)
+		run.Args = withFlag(run.Args, "max-concurrent-reconciles", strconv.Itoa(w))
 		n := o.sizes[len(o.sizes)-1]
-		fmt.Fprintf(os.Stderr, "bench: %s, N = %d\n", run.label, n)
+		fmt.Fprintf(os.Stderr, "bench: %s, N = %d\n", run.Label, n)
 		res, err := measure(ctx, o, run, n, 0)
 		if err != nil {
 			fail(err)

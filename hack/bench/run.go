@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/hack/internal/deployed"
 	"github.com/bcconnect/salesconnection-operator/hack/internal/proc"
 	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
 	"github.com/bcconnect/salesconnection-operator/internal/solution"
@@ -65,7 +66,7 @@ type result struct {
 // bench is one measurement: a control plane, a simulator and the operator.
 type bench struct {
 	o       options
-	run     operatorRun
+	run     deployed.Operator
 	cp      *testenv.Env
 	watch   *readyWatch
 	sim     *dataversesim.Server
@@ -73,7 +74,7 @@ type bench struct {
 	workDir string
 }
 
-func measure(ctx context.Context, o options, run operatorRun, n int, secrets int) (res result, err error) {
+func measure(ctx context.Context, o options, run deployed.Operator, n int, secrets int) (res result, err error) {
 	b := &bench{o: o, run: run}
 	defer b.close()
 	res.n, res.secrets = n, secrets
@@ -239,11 +240,11 @@ func (b *bench) startOperator(ctx context.Context) error {
 		return err
 	}
 	b.manager, err = proc.Start("operator", filepath.Join(b.workDir, "operator.log"),
-		append([]string{"KUBECONFIG=" + path}, b.run.env...), b.run.bin, b.run.args...)
+		append([]string{"KUBECONFIG=" + path}, b.run.Env...), b.run.Bin, b.run.Args...)
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(b.run.args, "--leader-elect") {
+	if !slices.Contains(b.run.Args, "--leader-elect") {
 		time.Sleep(2 * time.Second) // caches sync
 		return b.manager.Exited()
 	}

@@ -50,7 +50,12 @@ type response struct {
 }
 
 // do sends req with the environment's limits, the token, retries and throttling.
-func (c *Client) do(ctx context.Context, req *request) (*response, error) {
+func (c *Client) do(ctx context.Context, req *request) (_ *response, err error) {
+	defer func() {
+		if ReasonOf(err) == ReasonThrottled {
+			recordThrottled(c.envURL)
+		}
+	}()
 	var body []byte
 	if req.body != nil {
 		var err error
@@ -81,6 +86,7 @@ func (c *Client) do(ctx context.Context, req *request) (*response, error) {
 			}
 			// Callers held back together should not all send at the same instant.
 			wait += rand.N(min(wait/10, time.Second) + 1)
+			recordThrottleWait(c.envURL, wait)
 			if err := c.pool.opts.Sleep(ctx, wait); err != nil {
 				return nil, classifyTransport(req.op, err, red)
 			}
@@ -97,6 +103,10 @@ func (c *Client) do(ctx context.Context, req *request) (*response, error) {
 		delay := pol.backoff(attempt, e.RetryAfter)
 		if waited+delay > pol.MaxWait || beyondDeadline(ctx, delay) {
 			return nil, e
+		}
+		if e.Reason == ReasonThrottled {
+			// Service protection limits: the backoff is at least the answer's Retry-After.
+			recordThrottleWait(c.envURL, delay)
 		}
 		if err := c.pool.opts.Sleep(ctx, delay); err != nil {
 			return nil, classifyTransport(req.op, err, red)

@@ -23,6 +23,23 @@ type Faults struct {
 	throttleRetryAfter time.Duration
 	windows            map[string]*throttleWindow
 	tokenDown          bool
+	// dropRate: fraction of requests whose connection is dropped without an answer.
+	dropRate float64
+}
+
+// SetDropRate makes a random fraction of Web API requests end without an answer: the
+// connection (or, over HTTP/2, the stream) is reset, as a failing load balancer does.
+func (f *Faults) SetDropRate(fraction float64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dropRate = fraction
+}
+
+// drop decides whether this request's connection is dropped.
+func (f *Faults) drop() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.dropRate > 0 && rand.Float64() < f.dropRate
 }
 
 type injected struct {

@@ -120,3 +120,26 @@ func TestInjected429HasRetryAfter(t *testing.T) {
 		})
 	}
 }
+
+// TestDroppedConnectionsAnswerNothing: a dropped request gets no answer at all, and the
+// log says so; a 429's Retry-After is in the log too.
+func TestDroppedConnectionsAnswerNothing(t *testing.T) {
+	srv, hc := world(t)
+	admin := token(t, srv, hc, adminApp, adminSecret, "contoso")
+	faults := srv.Environment("contoso").Faults()
+	faults.SetDropRate(1)
+	req, _ := http.NewRequest(http.MethodGet, srv.EnvironmentURL("contoso")+"/api/data/v9.2/WhoAmI", nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	if resp, err := hc.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a dropped request was answered %d", resp.StatusCode)
+	}
+	faults.SetDropRate(0)
+	faults.FailNext("WhoAmI", 429, "", 1)
+	send(t, srv, hc, admin, "GET", "WhoAmI", "")
+	log := srv.Requests()
+	dropped, throttled := log[len(log)-2], log[len(log)-1]
+	if !dropped.Dropped || throttled.Status != 429 || throttled.RetryAfter != time.Second {
+		t.Errorf("log = %+v, %+v; want the drop marked and the 429's Retry-After of 1s", dropped, throttled)
+	}
+}

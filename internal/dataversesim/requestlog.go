@@ -8,13 +8,18 @@ import (
 
 // Request is one request the simulator answered.
 type Request struct {
-	Time        time.Time
-	Environment string // "" for the token service
-	Operation   string
-	Method      string
-	Path        string
-	Principal   string // client id or user name; "" when unauthenticated
-	Status      int
+	// Time is when the request arrived, Answered when its answer was written.
+	Time, Answered time.Time
+	Environment    string // "" for the token service
+	Operation      string
+	Method         string
+	Path           string
+	Principal      string // client id or user name; "" when unauthenticated
+	Status         int
+	// RetryAfter is the Retry-After of a 429 the simulator injected.
+	RetryAfter time.Duration
+	// Dropped: the connection was reset without an answer.
+	Dropped bool
 }
 
 // Write reports whether the request changed Dataverse (or tried to).

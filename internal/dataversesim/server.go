@@ -210,7 +210,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	entry := Request{Time: s.now(), Method: r.Method, Path: r.URL.Path}
 	defer func() {
-		entry.Status = rec.status
+		entry.Status, entry.Answered = rec.status, s.now()
 		s.log.add(entry)
 	}()
 

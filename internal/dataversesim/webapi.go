@@ -73,6 +73,10 @@ func (s *Server) serveWebAPI(w http.ResponseWriter, r *http.Request, env *Enviro
 	if d := env.faults.delay(); d > 0 {
 		time.Sleep(d)
 	}
+	if env.faults.drop() {
+		entry.Dropped = true
+		panic(http.ErrAbortHandler) // the server resets the connection, answering nothing
+	}
 	claims, aerr := s.authenticate(r, env)
 	if aerr != nil {
 		writeODataError(w, aerr.status, aerr.code, aerr.message)
@@ -84,7 +88,9 @@ func (s *Server) serveWebAPI(w http.ResponseWriter, r *http.Request, env *Enviro
 	}
 	if inj, retryAfter := env.faults.inject(entry.Operation, entry.Principal, s.now()); inj != nil {
 		if retryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))
+			seconds := int((retryAfter + time.Second - 1) / time.Second)
+			w.Header().Set("Retry-After", strconv.Itoa(seconds))
+			entry.RetryAfter = time.Duration(seconds) * time.Second
 		}
 		writeODataError(w, inj.status, inj.code, inj.message)
 		return

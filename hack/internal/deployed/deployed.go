@@ -1,4 +1,6 @@
-package main
+// Package deployed reads how `make deploy` runs the operator, so the benchmark and the
+// chaos run start it the same way.
+package deployed
 
 import (
 	"bytes"
@@ -14,25 +16,25 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// operatorRun is the operator as `make deploy` runs it: the manager container's args
-// and environment from config/manager/manager.yaml of the tree the binary was built from.
-type operatorRun struct {
-	label  string // "after", "before (<commit>)"
-	bin    string
-	args   []string
-	env    []string
-	commit string
+// Operator is the operator as `make deploy` runs it: the manager container's args and
+// environment from config/manager/manager.yaml of the tree the binary was built from.
+type Operator struct {
+	Label  string // what the report calls it: "after", "before"
+	Bin    string
+	Args   []string
+	Env    []string
+	Commit string
 }
 
-// deployedOperator reads the manager container of dir's config/manager/manager.yaml. The
+// Read reads the manager container of dir's config/manager/manager.yaml. The
 // only changes are those a process beside others on one machine needs, each listed in
 // the report: free ports for the probes and no metrics listener, the simulator's
 // loopback host on the allowlists, the leader election namespace (outside a cluster the
 // pod's own namespace is not known).
-func deployedOperator(dir, label, leaseNamespace string, healthPort int) (operatorRun, error) {
-	run := operatorRun{label: label, bin: filepath.Join(dir, "bin", "manager")}
-	if _, err := os.Stat(run.bin); err != nil {
-		return run, fmt.Errorf("%s: build it with `make build` in %s", run.bin, dir)
+func Read(dir, label, leaseNamespace string, healthPort int) (Operator, error) {
+	run := Operator{Label: label, Bin: filepath.Join(dir, "bin", "manager")}
+	if _, err := os.Stat(run.Bin); err != nil {
+		return run, fmt.Errorf("%s: build it with `make build` in %s", run.Bin, dir)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "config", "manager", "manager.yaml"))
 	if err != nil {
@@ -42,7 +44,7 @@ func deployedOperator(dir, label, leaseNamespace string, healthPort int) (operat
 	if err != nil {
 		return run, err
 	}
-	help, _ := exec.Command(run.bin, "--help").CombinedOutput() //nolint:noctx // a local binary's help text
+	help, _ := exec.Command(run.Bin, "--help").CombinedOutput() //nolint:noctx // a local binary's help text
 	for _, a := range c.Args {
 		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		switch name {
@@ -50,14 +52,14 @@ func deployedOperator(dir, label, leaseNamespace string, healthPort int) (operat
 			"allowed-authority-hosts", "allowed-environment-domains":
 			continue // set below
 		}
-		run.args = append(run.args, a)
+		run.Args = append(run.Args, a)
 	}
-	run.args = append(run.args, "--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(healthPort),
+	run.Args = append(run.Args, "--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(healthPort),
 		"--metrics-bind-address=0", "--leader-election-namespace="+leaseNamespace)
 	// An operator built before the allowlists existed has no such flags (and no limit).
 	for _, flag := range []string{"allowed-authority-hosts", "allowed-environment-domains"} {
 		if bytes.Contains(help, []byte("-"+flag)) {
-			run.args = append(run.args, "--"+flag+"=127.0.0.1")
+			run.Args = append(run.Args, "--"+flag+"=127.0.0.1")
 		}
 	}
 	for _, e := range c.Env {
@@ -66,15 +68,15 @@ func deployedOperator(dir, label, leaseNamespace string, healthPort int) (operat
 			return run, err
 		}
 		if ok {
-			run.env = append(run.env, e.Name+"="+v)
+			run.Env = append(run.Env, e.Name+"="+v)
 		}
 	}
 	out, err := exec.Command("git", "-C", dir, "rev-parse", "--short", "HEAD").Output() //nolint:noctx // a local command
 	if err == nil {
-		run.commit = strings.TrimSpace(string(out))
+		run.Commit = strings.TrimSpace(string(out))
 	}
 	if dirty, _ := exec.Command("git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output(); len(dirty) > 0 { //nolint:noctx // a local command
-		run.commit += " with uncommitted changes"
+		run.Commit += " with uncommitted changes"
 	}
 	return run, nil
 }
