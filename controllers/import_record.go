@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -30,8 +31,12 @@ type importRecord struct {
 	RequestedAt      string      `json:"requestedAt,omitempty"`
 }
 
-// maxImportRecord bounds the annotation: the operator writes a few hundred bytes.
-const maxImportRecord = 4 << 10
+// maxImportRecord bounds the annotation at what the API server stores for all of an
+// object's annotations together. The record carries the requested-at annotation's value,
+// which is anyone's to write and any length, and JSON escapes ("<" is written \u003c) make
+// a text up to six times longer: a lower bound would refuse records the operator wrote
+// itself, and the failed import such a record holds would be started again every pass.
+const maxImportRecord = apivalidation.TotalAnnotationSizeLimitB
 
 // readImportRecord reads the import-job annotation. Anyone who may edit the object may
 // write it, so it is validated like any input: a record that is not one the operator
@@ -64,6 +69,9 @@ func (rec *importRecord) validate() error {
 		return errors.New("importJobKey is not a GUID")
 	case rec.UniqueName == "" || len(rec.UniqueName) > maxNameLength:
 		return errors.New("uniqueName is not a solution name")
+	case rec.StartedAt.UTC().Year() < 1 || rec.StartedAt.UTC().Year() > 9999:
+		// RFC 3339 writes four-digit years only: such a time would not be read back.
+		return errors.New("startedAt is not a time the operator writes")
 	}
 	if _, err := solution.ParseVersion(rec.Version); err != nil {
 		return fmt.Errorf("version: %w", err)

@@ -27,7 +27,7 @@ type SalesConnectionSpec struct {
 	// Secret.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-zA-Z][a-zA-Z0-9+.-]*://)?[^/?#]*@') || !self.matches('\\\\s')",message="url must not contain spaces or other whitespace: percent-encode them or remove them"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-zA-Z][a-zA-Z0-9+.-]*://)?[^/?#]*@') || !self.matches('[\\\\p{Z}\\\\p{Cc}]')",message="url must not contain spaces, other whitespace (Unicode spaces such as U+00A0 too) or control characters: percent-encode them or remove them"
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-zA-Z][a-zA-Z0-9+.-]*://)?[^/?#]*@') || !self.contains('://') || self.lowerAscii().startsWith('https://') || self.lowerAscii().startsWith('http://')",message="url scheme must be https (for example https://contoso.crm4.dynamics.com)"
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-zA-Z][a-zA-Z0-9+.-]*://)?[^/?#]*@') || !self.lowerAscii().startsWith('http://') || (self.lowerAscii().matches('^http://[^/?#]*:[0-9]+([/?#].*)?$') && !self.lowerAscii().matches('^http://[^/?#]*:0*80([/?#].*)?$'))",message="url may use http only with an explicit port other than 80, as on-premises servers do (for example http://crm.local:5555/Contoso); use https otherwise"
 	// +kubebuilder:validation:XValidation:rule="!self.matches('^([a-zA-Z][a-zA-Z0-9+.-]*://)?[^/?#]*@')",message="url must not contain a user name or password: put credentials in the Secret of spec.authentication",reason="FieldValueForbidden"

@@ -157,6 +157,7 @@ func TestRefusedManifestsNameTheField(t *testing.T) {
 		{"url missing", minimalSpec, []string{"-url"}, []string{"spec.url", "Required"}},
 		{"url empty", minimalSpec, []string{`url=""`}, []string{"spec.url"}},
 		{"url with a space", minimalSpec, []string{"url=https://contoso.crm4.dynamics.com/my org"}, []string{"spec.url", "whitespace"}},
+		{"url with a Unicode space", minimalSpec, []string{`url="https://contoso\u2001crm4.dynamics.com"`}, []string{"spec.url", "whitespace", "U+00A0"}},
 		{"url with another scheme", minimalSpec, []string{"url=ftp://contoso.crm4.dynamics.com"}, []string{"spec.url", "scheme must be https"}},
 		{"url http without a port", minimalSpec, []string{"url=http://crm.local/Contoso"}, []string{"spec.url", "port other than 80"}},
 		{"url http on port 80", minimalSpec, []string{"url=http://crm.local:80/Contoso"}, []string{"spec.url", "port other than 80"}},

@@ -232,7 +232,9 @@ func clean(s string, limit int) string {
 			break
 		}
 	}
-	return truncate(b.String(), limit)
+	// The cut may fall just after a space: drop it, so no text ends in one and cleaning
+	// clean text changes nothing.
+	return strings.TrimSuffix(truncate(b.String(), limit), " ")
 }
 
 func truncate(s string, limit int) string {

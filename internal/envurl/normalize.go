@@ -6,8 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // onlineSuffixes are the host suffixes of Dynamics 365 online, in the public and the
@@ -30,20 +35,34 @@ var webClientSegments = map[string]bool{
 }
 
 // Normalize returns the environment URL: trimmed, https:// added when there is no scheme,
-// scheme and host lower-cased, query, fragment and the default port dropped; for online
-// hosts the path is dropped, for on-premises hosts only the first path segment (the
-// organization) is kept unless it is a web client page.
+// scheme lower-cased, query, fragment and the default port dropped; for online hosts the
+// path is dropped, for on-premises hosts only the first path segment (the organization)
+// is kept unless it is a web client page. The host is written the way the client and the
+// destination allowlist compare it: a name in ASCII (international names in punycode)
+// without a trailing dot, an IPv6 address in its canonical form.
 //
 //	Contoso.crm4.dynamics.com/main.aspx?appid=1 → https://contoso.crm4.dynamics.com
 //	http://crm.local:5555/Contoso/main.aspx     → http://crm.local:5555/Contoso
 //	127.0.0.1:8443                               → https://127.0.0.1:8443
+//	https://bücher.example/Org                   → https://xn--bcher-kva.example/Org
+//
+// Invalid UTF-8, whitespace (Unicode spaces too) and control characters are refused
+// anywhere in the URL, and a host that is not a valid host name by IDNA (UTS #46) rules.
 func Normalize(raw string) (string, error) {
+	if !utf8.ValidString(raw) {
+		return "", errors.New("the URL is not valid UTF-8")
+	}
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return "", errors.New("the URL is empty")
 	}
-	if strings.ContainsAny(s, " \t\r\n") {
-		return "", errors.New("the URL contains whitespace")
+	if i := strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
+		// The code point only: an invisible character is otherwise hard to find.
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) {
+			return "", fmt.Errorf("the URL contains whitespace (%U): percent-encode it or remove it", r)
+		}
+		return "", fmt.Errorf("the URL contains a control character (%U): remove it", r)
 	}
 	if !strings.Contains(s, "://") {
 		s = "https://" + s
@@ -68,9 +87,9 @@ func Normalize(raw string) (string, error) {
 	if u.User != nil {
 		return "", errUserInfo
 	}
-	host := strings.ToLower(u.Hostname())
-	if host == "" {
-		return "", errors.New("the URL has no host")
+	host, err := hostOf(u, quote)
+	if err != nil {
+		return "", err
 	}
 	port := u.Port()
 	if port != "" && !isPort(port) {
@@ -102,6 +121,46 @@ func Normalize(raw string) (string, error) {
 		out += "/" + org
 	}
 	return out, nil
+}
+
+// hostProfile is IDNA's lookup profile (UTS #46 mapping: case, width and compatibility
+// forms folded; letters, digits and hyphens only; the Bidi and hyphen rules), as the
+// destination allowlist uses, with DNS lengths checked too: no empty label, none longer
+// than 63 bytes, at most 253 bytes in all.
+var hostProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.Transitional(false), idna.VerifyDNSLength(true))
+
+// hostOf returns the host of u as Normalize writes it, or why it is refused. quote tells
+// whether the error may repeat the host (see Normalize).
+func hostOf(u *url.URL, quote bool) (string, error) {
+	h := u.Hostname()
+	if strings.HasPrefix(u.Host, "[") {
+		ip, err := netip.ParseAddr(h)
+		switch {
+		case err != nil || !ip.Is6():
+			return "", errors.New("the URL host in brackets is not an IPv6 address")
+		case ip.Zone() != "":
+			return "", errors.New("the URL host must not name an IPv6 zone: the zone is of this machine, not of the server")
+		}
+		return ip.Unmap().String(), nil
+	}
+	h = strings.TrimSuffix(h, ".") // the same host as without the root label's dot
+	if h == "" {
+		return "", errors.New("the URL has no host")
+	}
+	if !utf8.ValidString(h) { // percent-escapes in the host that are not UTF-8
+		return "", errors.New("the URL host is not valid UTF-8")
+	}
+	ascii, err := hostProfile.ToASCII(h)
+	if err == nil && strings.HasSuffix(ascii, ".") { // "a..": IDNA leaves the last label unchecked
+		err = errors.New("empty label")
+	}
+	if err != nil {
+		if !quote {
+			return "", errors.New("the URL host is not a valid host name")
+		}
+		return "", fmt.Errorf("the URL host %q is not a valid host name (%w): use letters, digits, hyphens and dots", h, err)
+	}
+	return strings.ToLower(ascii), nil
 }
 
 var errUserInfo = errors.New("the URL must not contain a user name or password")

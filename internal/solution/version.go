@@ -20,8 +20,9 @@ func ParseVersion(s string) (Version, error) {
 		return v, fmt.Errorf("version %q must have two to four numeric parts, such as 9.2.0.0", s)
 	}
 	for i, p := range parts {
+		// Digits only: Atoi alone also takes a sign, and "-0" is no version part.
 		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 || p == "" || strings.HasPrefix(p, "+") {
+		if err != nil || p == "" || strings.Trim(p, "0123456789") != "" {
 			return v, fmt.Errorf("version %q has a part that is not a number: %q", s, p)
 		}
 		v[i] = n
