@@ -91,16 +91,7 @@ func (o controllerOptions) poolOptions() dataverse.PoolOptions {
 // setupControllers registers the SalesConnection reconciler; namespace is the operator's
 // own, where it keeps the Dataverse throttle windows ("" keeps them in memory only).
 func setupControllers(ctx context.Context, mgr ctrl.Manager, o controllerOptions, namespace string) error {
-	poolOpts := o.poolOptions()
-	var throttles *controllers.ThrottleStore
-	if namespace != "" {
-		throttles = &controllers.ThrottleStore{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: namespace}
-		poolOpts.OnThrottle = throttles.Record
-	}
-	pool := dataverse.NewPool(poolOpts)
-	if throttles != nil {
-		throttles.Pool = pool
-	}
+	pool, throttles := controllers.NewThrottledPool(o.poolOptions(), mgr.GetClient(), mgr.GetAPIReader(), namespace)
 	r := &controllers.Reconciler{
 		Throttles: throttles,
 		Client:    mgr.GetClient(),

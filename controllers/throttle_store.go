@@ -44,6 +44,19 @@ type ThrottleStore struct {
 	loaded  bool
 }
 
+// NewThrottledPool returns the Dataverse pool and, when namespace is set, the store that
+// keeps its Retry-After windows there (nil otherwise): register the store with the
+// manager and give it to the Reconciler.
+func NewThrottledPool(opts dataverse.PoolOptions, c client.Client, reader client.Reader, namespace string) (*dataverse.Pool, *ThrottleStore) {
+	if namespace == "" {
+		return dataverse.NewPool(opts), nil
+	}
+	store := &ThrottleStore{Client: c, Reader: reader, Namespace: namespace}
+	opts.OnThrottle = store.Record
+	store.Pool = dataverse.NewPool(opts)
+	return store.Pool, store
+}
+
 // Record is the pool's OnThrottle: it queues the window for the writer and never blocks.
 func (s *ThrottleStore) Record(environmentURL string, until time.Time) {
 	s.mu.Lock()

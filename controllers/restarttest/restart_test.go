@@ -41,16 +41,9 @@ func startManager(t *testing.T, namespace string) (stop func()) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	poolOpts := dataverse.PoolOptions{AllowedAuthorityHosts: []string{"127.0.0.1"}, AllowedEnvironmentDomains: []string{"127.0.0.1"}}
-	var throttles *controllers.ThrottleStore
-	if namespace != "" {
-		throttles = &controllers.ThrottleStore{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Namespace: namespace}
-		poolOpts.OnThrottle = throttles.Record
-	}
-	pool := dataverse.NewPool(poolOpts)
-	if throttles != nil {
-		throttles.Pool = pool
-	}
+	pool, throttles := controllers.NewThrottledPool(
+		dataverse.PoolOptions{AllowedAuthorityHosts: []string{"127.0.0.1"}, AllowedEnvironmentDomains: []string{"127.0.0.1"}},
+		mgr.GetClient(), mgr.GetAPIReader(), namespace)
 	r := &controllers.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("salesconnection-operator"),
 		Dataverse: pool, Throttles: throttles,
