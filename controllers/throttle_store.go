@@ -38,10 +38,14 @@ type ThrottleStore struct {
 	// Pool receives the windows read back.
 	Pool *dataverse.Pool
 
+	// mu guards pending, which Record fills from request goroutines: never held across
+	// a request to the API server.
 	mu      sync.Mutex
 	pending map[string]time.Time
 	kick    chan struct{}
-	loaded  bool
+	// loadMu makes the first passes wait for one read of the kept windows.
+	loadMu sync.Mutex
+	loaded bool
 }
 
 // NewThrottledPool returns the Dataverse pool and, when namespace is set, the store that
@@ -51,7 +55,7 @@ func NewThrottledPool(opts dataverse.PoolOptions, c client.Client, reader client
 	if namespace == "" {
 		return dataverse.NewPool(opts), nil
 	}
-	store := &ThrottleStore{Client: c, Reader: reader, Namespace: namespace}
+	store := &ThrottleStore{Client: c, Reader: reader, Namespace: namespace, kick: make(chan struct{}, 1)}
 	opts.OnThrottle = store.Record
 	store.Pool = dataverse.NewPool(opts)
 	return store.Pool, store
@@ -67,9 +71,6 @@ func (s *ThrottleStore) Record(environmentURL string, until time.Time) {
 	if until.After(s.pending[environmentURL]) {
 		s.pending[environmentURL] = until
 	}
-	if s.kick == nil {
-		s.kick = make(chan struct{}, 1)
-	}
 	select {
 	case s.kick <- struct{}{}:
 	default:
@@ -78,17 +79,11 @@ func (s *ThrottleStore) Record(environmentURL string, until time.Time) {
 
 // Start writes queued windows until ctx ends (a manager Runnable: only the leader runs it).
 func (s *ThrottleStore) Start(ctx context.Context) error {
-	s.mu.Lock()
-	if s.kick == nil {
-		s.kick = make(chan struct{}, 1)
-	}
-	kick := s.kick
-	s.mu.Unlock()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-kick:
+		case <-s.kick:
 		}
 		s.mu.Lock()
 		windows := s.pending
@@ -115,8 +110,8 @@ func (s *ThrottleStore) load(ctx context.Context) error {
 	if s == nil {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
 	if s.loaded {
 		return nil
 	}
