@@ -84,13 +84,9 @@ func measure(ctx context.Context, o options, run deployed.Operator, n int, secre
 	if b.cp, err = testenv.Start(); err != nil {
 		return res, err
 	}
-	wc, err := client.NewWithWatch(b.cp.Config, client.Options{Scheme: b.cp.Scheme})
-	if err != nil {
-		return res, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(ctx) // ends the watch with the run
 	defer cancel()
-	if b.watch, err = watchReady(ctx, wc); err != nil {
+	if b.watch, err = watchReady(ctx, b.cp); err != nil {
 		return res, err
 	}
 	if err := b.startSimulator(); err != nil {

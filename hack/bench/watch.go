@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/hack/internal/follow"
+	"github.com/bcconnect/salesconnection-operator/internal/testenv"
 )
 
 // readyWatch follows every SalesConnection through a watch and records, the moment the
@@ -24,36 +24,12 @@ type readyWatch struct {
 	changed chan struct{}
 }
 
-func watchReady(ctx context.Context, c client.WithWatch) (*readyWatch, error) {
+func watchReady(ctx context.Context, cp *testenv.Env) (*readyWatch, error) {
 	w := &readyWatch{readyAt: map[string]time.Time{}, writes: map[string]int{}, changed: make(chan struct{}, 1)}
-	list := &salesv1alpha1.SalesConnectionList{}
-	if err := c.List(ctx, list); err != nil {
-		return nil, err
-	}
-	go w.follow(ctx, c, list.ResourceVersion)
-	return w, nil
-}
-
-func (w *readyWatch) follow(ctx context.Context, c client.WithWatch, rv string) {
-	for ctx.Err() == nil {
-		wi, err := c.Watch(ctx, &salesv1alpha1.SalesConnectionList{}, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true}})
-		if err != nil {
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		for ev := range wi.ResultChan() {
-			sc, ok := ev.Object.(*salesv1alpha1.SalesConnection)
-			if !ok {
-				continue
-			}
-			rv = sc.ResourceVersion
-			if ev.Type == watch.Bookmark {
-				continue
-			}
-			w.record(ev.Type, sc, time.Now())
-		}
-		wi.Stop()
-	}
+	err := follow.SalesConnections(ctx, cp, func(t watch.EventType, sc *salesv1alpha1.SalesConnection) {
+		w.record(t, sc, time.Now())
+	})
+	return w, err
 }
 
 func (w *readyWatch) record(t watch.EventType, sc *salesv1alpha1.SalesConnection, now time.Time) {

@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"k8s.io/apimachinery/pkg/watch"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/hack/internal/follow"
 	"github.com/bcconnect/salesconnection-operator/internal/testenv"
 )
 
@@ -20,40 +19,15 @@ type stepWatch struct {
 }
 
 func watchSteps(ctx context.Context, cp *testenv.Env) (*stepWatch, error) {
-	c, err := client.NewWithWatch(cp.Config, client.Options{Scheme: cp.Scheme})
-	if err != nil {
-		return nil, err
-	}
-	list := &salesv1alpha1.SalesConnectionList{}
-	if err := c.List(ctx, list); err != nil {
-		return nil, err
-	}
 	w := &stepWatch{}
-	go w.follow(ctx, c, list.ResourceVersion)
-	return w, nil
-}
-
-func (w *stepWatch) follow(ctx context.Context, c client.WithWatch, rv string) {
-	for ctx.Err() == nil {
-		wi, err := c.Watch(ctx, &salesv1alpha1.SalesConnectionList{}, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv}})
-		if err != nil {
-			time.Sleep(100 * time.Millisecond)
-			continue
+	err := follow.SalesConnections(ctx, cp, func(_ watch.EventType, sc *salesv1alpha1.SalesConnection) {
+		if step, bad := isFalseReady(sc); bad {
+			w.mu.Lock()
+			w.bad = append(w.bad, fmt.Sprintf("%s/%s (resourceVersion %s, %s False)", sc.Namespace, sc.Name, sc.ResourceVersion, step))
+			w.mu.Unlock()
 		}
-		for ev := range wi.ResultChan() {
-			sc, ok := ev.Object.(*salesv1alpha1.SalesConnection)
-			if !ok {
-				continue
-			}
-			rv = sc.ResourceVersion
-			if step, bad := isFalseReady(sc); bad {
-				w.mu.Lock()
-				w.bad = append(w.bad, fmt.Sprintf("%s/%s (resourceVersion %s, %s False)", sc.Namespace, sc.Name, sc.ResourceVersion, step))
-				w.mu.Unlock()
-			}
-		}
-		wi.Stop()
-	}
+	})
+	return w, err
 }
 
 func (w *stepWatch) falseReady() []string {
