@@ -35,8 +35,9 @@ func (r *Reconciler) resolveURL(_ context.Context, s *scope) (plan, outcome) {
 func (r *Reconciler) resolveClients(ctx context.Context, s *scope) (plan, outcome) {
 	// A window an earlier process was given holds this one's requests too.
 	if err := r.Throttles.load(ctx); err != nil {
-		return plan{}, failed(&failure{cause: err, reason: salesv1alpha1.ReasonRetrying,
-			message: "reading the Dataverse throttle windows kept by an earlier operator process failed; retrying"})
+		f := retrying(salesv1alpha1.ReasonRetrying, "reading the Dataverse throttle windows kept by an earlier operator process failed; retrying")
+		f.cause = err
+		return plan{}, failed(f)
 	}
 	ca, err := s.secrets.caBundle(ctx, s.obj.Spec.TLS)
 	if err != nil {
