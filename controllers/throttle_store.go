@@ -26,8 +26,10 @@ const throttleKey = "windows.json"
 
 // ThrottleStore keeps each environment's Retry-After window where a restarted operator,
 // or a new leader, reads it before its first request: Dataverse's service protection
-// limits count across processes, so a window must not end with the process that was
-// given it. Windows are written by the leader as 429s arrive, at most one write a
+// limits are kept per user on the server, over a sliding 5-minute window, whatever
+// client process sends (Microsoft Learn, "Service protection API limits",
+// learn.microsoft.com/power-apps/developer/data-platform/api-limits), so a window must
+// not end with the process that was given it. Windows are written by the leader as 429s arrive, at most one write a
 // second, and read once per process, before its first Dataverse request.
 type ThrottleStore struct {
 	// Client writes the ConfigMap; Reader reads it live.
