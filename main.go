@@ -132,7 +132,7 @@ func run(opts options) error {
 	}
 
 	ctx := ctrl.SetupSignalHandler()
-	if err := setupControllers(ctx, mgr, opts.controllers, operatorNamespace(opts.leaderElectionNS)); err != nil {
+	if err := setupControllers(ctx, mgr, opts.controllers, operatorNamespace(opts.leaderElectionNS), opts.watchNamespaces); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -90,7 +90,7 @@ func (o controllerOptions) poolOptions() dataverse.PoolOptions {
 
 // setupControllers registers the SalesConnection reconciler; namespace is the operator's
 // own, where it keeps the Dataverse throttle windows ("" keeps them in memory only).
-func setupControllers(ctx context.Context, mgr ctrl.Manager, o controllerOptions, namespace string) error {
+func setupControllers(ctx context.Context, mgr ctrl.Manager, o controllerOptions, namespace string, watchNamespaces []string) error {
 	pool, throttles := controllers.NewThrottledPool(o.poolOptions(), mgr.GetClient(), mgr.GetAPIReader(), namespace)
 	r := &controllers.Reconciler{
 		Throttles: throttles,
@@ -112,6 +112,7 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, o controllerOptions
 	return r.SetupWithManager(ctx, mgr, controllers.Options{
 		MaxConcurrentReconciles:     o.maxConcurrentReconciles,
 		MaxConcurrentPerEnvironment: o.maxReconcilesPerEnv,
+		WatchNamespaces:             watchNamespaces,
 	})
 }
 

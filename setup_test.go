@@ -54,7 +54,7 @@ func setUpReconciler(t *testing.T, o controllerOptions) *controllers.Reconciler 
 	capture := &capturingManager{Manager: mgr}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	if err := setupControllers(ctx, capture, o, ""); err != nil {
+	if err := setupControllers(ctx, capture, o, "", nil); err != nil {
 		t.Fatalf("setupControllers: %v", err)
 	}
 	// The controller keeps its reconciler in its Do field.

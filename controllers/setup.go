@@ -2,9 +2,11 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -17,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/internal/metawatch"
 )
 
 // Field indexes on SalesConnections: the names of the Secrets and ConfigMaps each one
@@ -41,6 +44,9 @@ type Options struct {
 	MaxConcurrentPerEnvironment int
 	// Backoff bounds for transient failures without a Retry-After.
 	BackoffBase, BackoffMax time.Duration
+	// WatchNamespaces are the namespaces the manager's cache is limited to (empty: all);
+	// the Secret watch, which keeps no cache, follows the same list.
+	WatchNamespaces []string
 }
 
 // SetupWithManager registers the reconciler, its field indexes and its watches.
@@ -98,9 +104,19 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 		opts.Name = "salesconnection"
 	}
 
-	// Secrets and ConfigMaps are watched by metadata only: the data of every Secret in
-	// the cluster is never held in memory, only names and resource versions.
-	changed := builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})
+	// Secrets are watched by metadata and not cached at all (metawatch): a cluster's
+	// Secrets are many and mostly not ours, so memory must not grow with them. ConfigMaps
+	// are watched by metadata through the cache (managercache slims them).
+	metadataClient, err := metadata.NewForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	if err != nil {
+		return fmt.Errorf("metadata client for the Secret watch: %w", err)
+	}
+	secrets := &metawatch.Source{
+		Client:     metadataClient,
+		Resource:   corev1.SchemeGroupVersion.WithResource("secrets"),
+		Namespaces: opts.WatchNamespaces,
+		Map:        r.referencing(indexSecretNames),
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(opts.Name).
 		For(&salesv1alpha1.SalesConnection{}, builder.WithPredicates(predicate.Or(
@@ -108,7 +124,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opt
 			annotationChanged(salesv1alpha1.AnnotationRequestedAt),
 			annotationChanged(salesv1alpha1.AnnotationForceDelete),
 		))).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexSecretNames)), changed).
+		WatchesRawSource(secrets).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referencing(indexConfigMapNames)),
 			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}, r.profileWrites.notOwnWrite())).
 		// The import watch requeues the connections waiting for an import that ended.
