@@ -147,7 +147,7 @@ func (r *secretReader) credentialsFor(ctx context.Context, auth *salesv1alpha1.A
 		}
 		creds.ClientID, err = r.optional(ctx, secretName, keyClientID, purpose)
 		if auth.Type == salesv1alpha1.AuthenticationIFD && creds.TenantID == "" {
-			creds.TenantID = "adfs"
+			creds.TenantID = dataverse.TenantADFS
 		}
 	case salesv1alpha1.AuthenticationAD:
 		return creds, stalledOnSpec(salesv1alpha1.ReasonUnsupportedAuthType,

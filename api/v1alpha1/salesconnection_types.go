@@ -154,7 +154,8 @@ type Authentication struct {
 	// Office365 (user name and password), AD or IFD (on-premises).
 	Type AuthenticationType `json:"type"`
 
-	// TenantID is the Microsoft Entra tenant: its id or a verified domain name.
+	// TenantID is the Microsoft Entra tenant: its id or a verified domain name; "adfs"
+	// for an AD FS authority (the default with IFD).
 	// +kubebuilder:validation:MaxLength=256
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9][A-Za-z0-9.-]*$')",message="tenantID must be a tenant id (a GUID) or a domain name such as contoso.onmicrosoft.com"
 	// +optional

@@ -17,8 +17,11 @@ import (
 
 // Identities of the simulated tenant and environment every fixture uses.
 const (
-	tenantID          = "00000000-0000-0000-0000-000000000001"
-	adminClientID     = "22222222-2222-2222-2222-222222222222"
+	tenantID      = "00000000-0000-0000-0000-000000000001"
+	adminClientID = "22222222-2222-2222-2222-222222222222"
+	// The systemuser ids of the administrator and the integration user.
+	adminUserID       = "aaaaaaaa-0000-0000-0000-000000000001"
+	integrationUserID = "bbbbbbbb-0000-0000-0000-000000000002"
 	adminSecret       = "admin-secret-value"
 	integrationAppID  = "11111111-1111-1111-1111-111111111111"
 	integrationSecret = "integration-secret-value"
@@ -191,8 +194,8 @@ func newFixtureIn(t *testing.T, ns string, opts ...simOptions) *fixture {
 			Name:           "contoso",
 			ImportDuration: dataversesim.Duration{Duration: 300 * time.Millisecond},
 			SystemUsers: []dataversesim.SystemUserConfig{
-				{ID: "aaaaaaaa-0000-0000-0000-000000000001", FullName: "Admin", ApplicationID: adminClientID, Roles: []string{"System Administrator"}},
-				{ID: "bbbbbbbb-0000-0000-0000-000000000002", FullName: "Business Central Integration",
+				{ID: adminUserID, FullName: "Admin", ApplicationID: adminClientID, Roles: []string{"System Administrator"}},
+				{ID: integrationUserID, FullName: "Business Central Integration",
 					InternalEmailAddress: "svc-bc@contoso.com", ApplicationID: integrationAppID, Roles: []string{"Basic User"}},
 				{FullName: "Alice", InternalEmailAddress: "alice@contoso.com", Roles: []string{"Basic User"}},
 				{FullName: "Bob", InternalEmailAddress: "bob@contoso.com", Roles: []string{"Basic User"}},
@@ -206,7 +209,7 @@ func newFixtureIn(t *testing.T, ns string, opts ...simOptions) *fixture {
 	f := &fixture{t: t, ns: ns, sim: &simEnv{
 		srv: srv, env: srv.Environment("contoso"), url: srv.EnvironmentURL("contoso"),
 		authority: srv.AuthorityHost(), caPEM: srv.CACertPEM(),
-		integrationUserID: "bbbbbbbb-0000-0000-0000-000000000002", adminUserID: "aaaaaaaa-0000-0000-0000-000000000001",
+		integrationUserID: integrationUserID, adminUserID: adminUserID,
 	}}
 	return f
 }

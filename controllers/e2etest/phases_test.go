@@ -229,3 +229,44 @@ func TestOnPremises91ServerReachesReady(t *testing.T) {
 		t.Error("no request used the server's own Web API version v9.1")
 	}
 }
+
+// TestOnPremisesThroughADFSReachesReady: an on-premises 9.1 organization whose identity
+// provider is AD FS (IFD). Both principals sign in with user name and password against
+// the AD FS authority; AD FS refuses Entra's "/.default" and reads the resource from
+// "<resource>/openid", so this fails if the operator asks AD FS the way it asks Entra ID.
+func TestOnPremisesThroughADFSReachesReady(t *testing.T) {
+	const (
+		integrationUPN, integrationPassword = "svc-bc@contoso.local", "ifd-integration-password"
+		adminUPN, adminPassword             = "crm-admin@contoso.local", "ifd-admin-password"
+	)
+	f := newFixture(t, func(c *dataversesim.Config) {
+		c.Tenants = append(c.Tenants, dataversesim.TenantConfig{ID: dataversesim.ADFSTenantID, Users: []dataversesim.UserAccount{
+			{UserPrincipalName: integrationUPN, Password: integrationPassword},
+			{UserPrincipalName: adminUPN, Password: adminPassword},
+		}})
+		e := &c.Environments[0]
+		e.TenantID, e.Version = dataversesim.ADFSTenantID, "9.1.0.3452"
+		e.SystemUsers[0] = dataversesim.SystemUserConfig{ID: adminUserID, FullName: "CRM Admin", InternalEmailAddress: adminUPN,
+			Roles: []string{"System Administrator"}}
+		e.SystemUsers[1] = dataversesim.SystemUserConfig{ID: integrationUserID, FullName: "Business Central Integration",
+			InternalEmailAddress: integrationUPN, Roles: []string{"Basic User"}}
+	})
+	f.secret("ca", map[string]string{"ca.crt": string(f.sim.caPEM)})
+	f.secret("integration", map[string]string{"username": integrationUPN, "password": integrationPassword})
+	f.secret("admin", map[string]string{"username": adminUPN, "password": adminPassword})
+	f.solutionConfigMap(integrationPackage())
+	spec := f.fullSpec()
+	spec.SDKVersion = "9.1"
+	adfs := f.sim.authority + "adfs/"
+	spec.Authentication = salesv1alpha1.Authentication{Type: salesv1alpha1.AuthenticationIFD, AuthorityHost: adfs,
+		SecretRef: &salesv1alpha1.LocalObjectReference{Name: "integration"}}
+	spec.Administrator = &salesv1alpha1.Authentication{Type: salesv1alpha1.AuthenticationIFD, AuthorityHost: adfs,
+		SecretRef: &salesv1alpha1.LocalObjectReference{Name: "admin"}}
+	f.create("contoso", spec)
+	waitReady(t, f.ns, "contoso")
+	for _, r := range f.sim.srv.Requests() {
+		if r.Operation == "Token" && r.Status != http.StatusOK {
+			t.Errorf("token request %s answered %d", r.Path, r.Status)
+		}
+	}
+}

@@ -140,10 +140,29 @@ func (c Credentials) secrets() []string {
 	return []string{c.ClientSecret, c.Password, string(c.PrivateKeyPEM)}
 }
 
+// TenantADFS is the tenant segment of an AD FS authority (https://adfs.contoso.com/adfs/):
+// MSAL, and so azidentity, talk to AD FS instead of Entra ID when the tenant is "adfs".
+const TenantADFS = "adfs"
+
+// isADFS reports an AD FS authority (on-premises servers with IFD).
+func (c Credentials) isADFS() bool { return strings.EqualFold(c.TenantID, TenantADFS) }
+
 // scope is the OAuth scope for the environment: <url>/.default for applications, and
 // <url>/user_impersonation for users signing in through a public client (reference
 // §1.12, "authenticate-oauth": a public client asks for user_impersonation).
+//
+// AD FS (2019 and later, the first MSAL supports) has no ".default": it reads the
+// resource from the scope as <resource>/<scope> with one of its own scopes (Microsoft
+// Learn, "What's new in AD FS", Windows Server 2019; Azure SDK for Go PR #19872, "ADFS
+// does not translate the fake .default scope segment"; MSAL.NET issues #1403 and #1422:
+// <resource>/openid gives a token whose audience is the resource). The resource is the
+// organization's URL, a relying party identifier of the IFD trust. Whether AD FS matches
+// it to an identifier registered with a trailing slash is not documented (a guess; see
+// docs/authentication.md).
 func (c Credentials) scope(environmentURL string) string {
+	if c.isADFS() {
+		return environmentURL + "/openid"
+	}
 	if c.isUser() {
 		return environmentURL + "/user_impersonation"
 	}

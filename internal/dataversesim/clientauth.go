@@ -17,7 +17,9 @@ import (
 
 // authenticateApp checks a client secret or a client assertion (certificate or
 // federated).
-func (s *Server) authenticateApp(r *http.Request, tenant *TenantConfig, tenantID string) (*AppConfig, *oauthError) {
+// tokenEndpoint is the endpoint the request came to: a certificate assertion must name it
+// as its audience.
+func (s *Server) authenticateApp(r *http.Request, tenant *TenantConfig, tokenEndpoint string) (*AppConfig, *oauthError) {
 	clientID := r.PostForm.Get("client_id")
 	app, oerr := findApp(tenant, clientID)
 	if oerr != nil {
@@ -37,7 +39,6 @@ func (s *Server) authenticateApp(r *http.Request, tenant *TenantConfig, tenantID
 		return nil, &oauthError{http.StatusUnauthorized, "invalid_client",
 			"AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}
 	}
-	tokenEndpoint := s.AuthorityHost() + tenantID + "/oauth2/v2.0/token"
 	if err := s.verifyCertificateAssertion(app, assertion, tokenEndpoint); err == nil {
 		return app, nil
 	} else if !errors.Is(err, errNotACertificateAssertion) {
@@ -53,9 +54,9 @@ func (s *Server) authenticateApp(r *http.Request, tenant *TenantConfig, tenantID
 // in the tenant; with a secret or an assertion it proves itself as a confidential client,
 // and without one it must allow public client flows: Entra ID answers a confidential
 // client that sends neither with AADSTS7000218.
-func (s *Server) authenticatePasswordClient(r *http.Request, tenant *TenantConfig, tenantID string) (*AppConfig, *oauthError) {
+func (s *Server) authenticatePasswordClient(r *http.Request, tenant *TenantConfig, tokenEndpoint string) (*AppConfig, *oauthError) {
 	if r.PostForm.Get("client_secret") != "" || r.PostForm.Get("client_assertion") != "" {
-		return s.authenticateApp(r, tenant, tenantID)
+		return s.authenticateApp(r, tenant, tokenEndpoint)
 	}
 	app, oerr := findApp(tenant, r.PostForm.Get("client_id"))
 	if oerr != nil {

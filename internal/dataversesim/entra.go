@@ -43,7 +43,7 @@ func (s *Server) handleOpenIDConfiguration(w http.ResponseWriter, tenantID strin
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                issuer,
 		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
-		"token_endpoint":                        base + "/oauth2/v2.0/token",
+		"token_endpoint":                        s.entraTokenEndpoint(tenantID),
 		"device_authorization_endpoint":         base + "/oauth2/v2.0/devicecode",
 		"jwks_uri":                              base + "/discovery/v2.0/keys",
 		"end_session_endpoint":                  base + "/oauth2/v2.0/logout",
@@ -94,7 +94,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, tenantID st
 	claims := accessClaims{TenantID: tenant.ID, Version: "2.0"}
 	switch grant {
 	case grantClientCredentials:
-		app, oerr := s.authenticateApp(r, tenant, tenantID)
+		app, oerr := s.authenticateApp(r, tenant, s.entraTokenEndpoint(tenantID))
 		if oerr != nil {
 			writeOAuthError(w, oerr)
 			return r.PostForm.Get("client_id")
@@ -102,7 +102,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, tenantID st
 		claims.AppID, claims.ObjectID, principal = app.ClientID, app.ClientID, app.ClientID
 		claims.AuthorizedParty = app.ClientID
 	case grantPassword:
-		app, oerr := s.authenticatePasswordClient(r, tenant, tenantID)
+		app, oerr := s.authenticatePasswordClient(r, tenant, s.entraTokenEndpoint(tenantID))
 		if oerr != nil {
 			writeOAuthError(w, oerr)
 			return r.PostForm.Get("username")
@@ -122,13 +122,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, tenantID st
 		return ""
 	}
 	now := s.now()
-	lifetime := s.cfg.TokenLifetime.Duration
-	if lifetime <= 0 {
-		lifetime = time.Hour
-	}
 	// A JWT's exp holds whole seconds: expires_in is counted to that second, so a client
 	// never believes a token lives longer than the Web API accepts it.
-	expiry := now.Add(lifetime).Truncate(time.Second)
+	expiry := now.Add(s.tokenLifetime()).Truncate(time.Second)
 	expiresIn := int(expiry.Sub(now) / time.Second)
 	claims.RegisteredClaims = jwt.RegisteredClaims{
 		// The issuer names the tenant's own id, whatever alias or case the path used.
@@ -162,6 +158,19 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, tenantID st
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return principal
+}
+
+// entraTokenEndpoint is a tenant's v2.0 token endpoint, as its metadata names it.
+func (s *Server) entraTokenEndpoint(tenantID string) string {
+	return s.AuthorityHost() + tenantID + "/oauth2/v2.0/token"
+}
+
+// tokenLifetime is how long issued access tokens live (default one hour).
+func (s *Server) tokenLifetime() time.Duration {
+	if l := s.cfg.TokenLifetime.Duration; l > 0 {
+		return l
+	}
+	return time.Hour
 }
 
 // userObjectID is a stable object id for a user account.

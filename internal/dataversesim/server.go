@@ -239,6 +239,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case len(segs) == 4 && segs[1] == "discovery" && segs[2] == "v2.0" && segs[3] == "keys":
 		entry.Operation = "Keys"
 		writeJSON(rec, http.StatusOK, s.signer.jwks())
+	case len(segs) == 3 && isADFS(segs[0]) && segs[1] == ".well-known" && segs[2] == "openid-configuration":
+		entry.Operation = "OpenIDConfiguration"
+		s.handleADFSConfiguration(rec)
+	case len(segs) == 3 && isADFS(segs[0]) && segs[1] == "oauth2" && segs[2] == "token" && r.Method == http.MethodPost:
+		entry.Operation = "Token"
+		entry.Principal = s.handleADFSToken(rec, r)
 	case len(segs) == 3 && segs[1] == "UserRealm":
 		entry.Operation = "UserRealm"
 		s.handleUserRealm(rec, segs[2])

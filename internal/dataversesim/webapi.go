@@ -143,14 +143,26 @@ func (s *Server) authenticate(r *http.Request, env *Environment) (*accessClaims,
 	}
 	// The environment belongs to one tenant: a token another tenant issued, even for an
 	// application registered in both, does not sign in here.
-	if env.tenantID == "" || !strings.EqualFold(claims.TenantID, env.tenantID) ||
-		!strings.EqualFold(claims.Issuer, s.issuer(env.tenantID)) {
+	if !s.issuedFor(claims, env.tenantID) {
 		return nil, errf(http.StatusUnauthorized, "", "The access token was issued by another tenant than the organization's.")
 	}
 	if revoked := s.revocationTime(); !revoked.IsZero() && claims.IssuedAt != nil && claims.IssuedAt.Before(revoked) {
 		return nil, errf(http.StatusUnauthorized, "", "The access token has been revoked.")
 	}
 	return claims, nil
+}
+
+// issuedFor reports whether the environment's identity provider issued the token: its
+// Entra tenant (issuer and tid), or for an on-premises environment its AD FS farm, whose
+// access tokens carry the farm's access_token_issuer and no tenant.
+func (s *Server) issuedFor(claims *accessClaims, tenantID string) bool {
+	switch {
+	case tenantID == "":
+		return false
+	case isADFS(tenantID):
+		return claims.TenantID == "" && claims.Issuer == s.adfsTokenIssuer()
+	}
+	return strings.EqualFold(claims.TenantID, tenantID) && strings.EqualFold(claims.Issuer, s.issuer(tenantID))
 }
 
 // callerLocked maps a token to its systemuser: an application user by app id, a user by
