@@ -1,7 +1,10 @@
 // Command chaos runs the operator, as deployed, under combined faults: SalesConnections
 // over simulated environments that answer 5xx, 429 with Retry-After, drop connections,
 // fail sign-ins and answer slowly, while the operator is killed with SIGKILL every 15 s
-// and started again. Then the faults stop. It prints one summary line and exits non-zero
+// and started again, and kube-apiserver is restarted once halfway (etcd keeps its data).
+// An operator that exits because the API server was away (a lost leader lease, no API
+// server at start) is started again, as the kubelet would; any other exit fails the run. Then the faults
+// stop. It prints one summary line and exits non-zero
 // unless every connection reaches Ready, each environment had exactly one import, no
 // request went to an environment inside a Retry-After window, no log shows a panic, no
 // object ever showed Ready=True while one of its steps was False, and nothing is left
@@ -92,11 +95,22 @@ func run(ctx context.Context, name string, sc scale) (string, error) {
 		return "", err
 	}
 
-	// Kill and restart the operator until the faulty time is over.
-	kills := 0
+	// Kill and restart the operator until the faulty time is over; restart the API
+	// server once, halfway.
+	kills, apiExits := 0, 0
+	var apiDowntime time.Duration
 	end := time.Now().Add(sc.faulty)
+	apiRestart := time.After(sc.faulty / 2)
+	type restartResult struct {
+		downtime time.Duration
+		err      error
+	}
+	apiRestarted := make(chan restartResult, 1)
+	restarting := false
 	tokenOutage := time.NewTicker(10 * time.Second)
 	defer tokenOutage.Stop()
+	supervise := time.NewTicker(time.Second)
+	defer supervise.Stop()
 	nextKill := time.Now().Add(sc.killEvery)
 	for time.Now().Before(end) {
 		select {
@@ -104,7 +118,32 @@ func run(ctx context.Context, name string, sc scale) (string, error) {
 			// The sign-in service is down for 2 s of every 10.
 			w.sim.Faults().TokenEndpointOutage(true)
 			time.AfterFunc(2*time.Second, func() { w.sim.Faults().TokenEndpointOutage(false) })
+		case <-apiRestart:
+			// In the background: the operator keeps being killed meanwhile.
+			restarting = true
+			go func() {
+				d, err := w.cp.RestartAPIServer(ctx)
+				apiRestarted <- restartResult{d, err}
+			}()
+		case r := <-apiRestarted:
+			if r.err != nil {
+				return "", fmt.Errorf("restarting kube-apiserver: %w", r.err)
+			}
+			apiDowntime, restarting = r.downtime, false
+		case <-supervise.C:
+			restarted, err := w.restartIfExited()
+			if err != nil {
+				return "", err
+			}
+			if restarted {
+				apiExits++
+			}
 		case <-time.After(time.Until(nextKill)):
+			if restarted, err := w.restartIfExited(); err != nil {
+				return "", err
+			} else if restarted {
+				apiExits++
+			}
 			if err := w.kill(); err != nil {
 				return "", err
 			}
@@ -114,6 +153,13 @@ func run(ctx context.Context, name string, sc scale) (string, error) {
 			}
 			nextKill = time.Now().Add(sc.killEvery)
 		}
+	}
+	if restarting {
+		r := <-apiRestarted
+		if r.err != nil {
+			return "", fmt.Errorf("restarting kube-apiserver: %w", r.err)
+		}
+		apiDowntime = r.downtime
 	}
 	w.clearFaults()
 	ready, readyErr := w.waitAllReady(ctx, sc.settle)
@@ -160,8 +206,8 @@ func run(ctx context.Context, name string, sc scale) (string, error) {
 	if len(failures) > 0 {
 		verdict = "FAIL: " + strings.Join(failures, "; ")
 	}
-	return fmt.Sprintf("chaos %s: %d connections over %d environments, %s of faults, %d kills; %d Dataverse requests (%d 5xx, %d 429, %d dropped), %d token requests refused; %d/%d Ready, %d imports, %d requests inside Retry-After windows (and %d in flight when one began), %d panics, %d false Ready: %s",
-		name, sc.connections, sc.environments, sc.faulty, kills,
+	return fmt.Sprintf("chaos %s: %d connections over %d environments, %s of faults, %d kills, kube-apiserver restarted once (down %s; %d operator exits while it was away, restarted); %d Dataverse requests (%d 5xx, %d 429, %d dropped), %d token requests refused; %d/%d Ready, %d imports, %d requests inside Retry-After windows (and %d in flight when one began), %d panics, %d false Ready: %s",
+		name, sc.connections, sc.environments, sc.faulty, kills, apiDowntime.Round(100*time.Millisecond), apiExits,
 		count(func(dataversesim.Request) bool { return true }),
 		count(func(r dataversesim.Request) bool { return r.Status >= 500 }),
 		count(func(r dataversesim.Request) bool { return r.Status == 429 }),
@@ -313,6 +359,23 @@ func (w *world) kill() error {
 	w.operator.Stop() // waits for the exit
 	w.operator = nil
 	return nil
+}
+
+// restartIfExited starts the operator again when it exited because the API server was
+// away: it lost its leader lease, or could not reach the API server at start. The
+// kubelet restarts a container that exits; the operator relies on that. Any other exit
+// is an error.
+func (w *world) restartIfExited() (bool, error) {
+	if w.operator == nil || w.operator.Exited() == nil {
+		return false, nil
+	}
+	tail := proc.Tail(w.logs[len(w.logs)-1], 3000)
+	if !strings.Contains(tail, "leader election lost") && !strings.Contains(tail, "connect: connection refused") {
+		return false, fmt.Errorf("the operator exited on its own: %w\n%s", w.operator.Exited(), tail)
+	}
+	w.operator.Stop()
+	w.operator = nil
+	return true, w.startOperator()
 }
 
 func (w *world) stopOperator() {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -35,6 +36,8 @@ type Env struct {
 	// Codecs decodes manifests with Scheme.
 	Codecs serializer.CodecFactory
 	admin  *envtest.AuthenticatedUser
+	// restarted is the API server RestartAPIServer started in envtest's place.
+	restarted *exec.Cmd
 }
 
 // RepoRoot is the repository's top directory, found from this file's location so tests
@@ -95,6 +98,7 @@ func Start() (*Env, error) {
 
 // Stop stops the control plane and removes its data.
 func (e *Env) Stop() error {
+	e.stopRestarted()
 	return e.env.Stop()
 }
 

@@ -4,8 +4,10 @@ package follow
 
 import (
 	"context"
+	"net/http"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -15,7 +17,9 @@ import (
 )
 
 // SalesConnections lists the SalesConnections, then calls on for every change after
-// that list (bookmarks aside) in a goroutine of its own until ctx ends.
+// that list (bookmarks aside) in a goroutine of its own until ctx ends. When the server
+// can no longer resume the watch (410 Gone, after a kube-apiserver restart) it lists
+// again and calls on for every object listed: states in between are not seen.
 func SalesConnections(ctx context.Context, cp *testenv.Env, on func(watch.EventType, *salesv1alpha1.SalesConnection)) error {
 	c, err := client.NewWithWatch(cp.Config, client.Options{Scheme: cp.Scheme})
 	if err != nil {
@@ -30,11 +34,21 @@ func SalesConnections(ctx context.Context, cp *testenv.Env, on func(watch.EventT
 		for ctx.Err() == nil {
 			wi, err := c.Watch(ctx, &salesv1alpha1.SalesConnectionList{},
 				&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true}})
+			if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+				rv = relist(ctx, c, rv, on)
+				continue
+			}
 			if err != nil {
 				time.Sleep(100 * time.Millisecond)
 				continue
 			}
 			for ev := range wi.ResultChan() {
+				if ev.Type == watch.Error {
+					if status, ok := ev.Object.(*metav1.Status); ok && status.Code == http.StatusGone {
+						rv = relist(ctx, c, rv, on)
+					}
+					break
+				}
 				sc, ok := ev.Object.(*salesv1alpha1.SalesConnection)
 				if !ok {
 					continue
@@ -48,4 +62,18 @@ func SalesConnections(ctx context.Context, cp *testenv.Env, on func(watch.EventT
 		}
 	}()
 	return nil
+}
+
+// relist lists every SalesConnection, calls on for each, and returns the list's resource
+// version (rv again when the list fails).
+func relist(ctx context.Context, c client.WithWatch, rv string, on func(watch.EventType, *salesv1alpha1.SalesConnection)) string {
+	list := &salesv1alpha1.SalesConnectionList{}
+	if err := c.List(ctx, list); err != nil {
+		time.Sleep(100 * time.Millisecond)
+		return rv
+	}
+	for i := range list.Items {
+		on(watch.Modified, &list.Items[i])
+	}
+	return list.ResourceVersion
 }
