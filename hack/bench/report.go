@@ -116,6 +116,9 @@ func (r *report) markdown() string {
 		row("operator memory: idle, peak (VmHWM); peak of the anonymous part (heap, stacks)", map[bool]string{true: "peak ≤ 64 MiB", false: ""}[n >= 1000], func(x result) string {
 			return fmt.Sprintf("%d MiB, %d MiB; %d MiB", x.idleMiB, x.peakMiB, x.peakAnonMiB)
 		})
+		row("operator CPU time, start to the end of the steady pass (user + system)", "", func(x result) string {
+			return fmt.Sprintf("%.1f s", x.cpu.Seconds())
+		})
 		if r.results[r.runs[0].Label][i].secrets > 0 {
 			row(fmt.Sprintf("anonymous memory before / after %d Secrets applied with kubectl apply", r.o.secrets), "± 10%", func(x result) string {
 				if x.beforeSecretsMiB == 0 {

@@ -56,6 +56,9 @@ type result struct {
 	steadyObjectWrites                  int
 	freshByOperation, steadyByOperation string // requests per connection by operation
 	idleMiB, peakMiB                    int64
+	// cpu is the operator's CPU time (user and system) from its start to the end of the
+	// steady pass: what a lower GOGC, for example, costs.
+	cpu time.Duration
 	// peakAnonMiB is the peak of the anonymous part of the resident memory: the heap and
 	// the stacks, without the binary's code and data pages the kernel maps from the file.
 	peakAnonMiB                       int64
@@ -125,6 +128,7 @@ func measure(ctx context.Context, o options, run deployed.Operator, n int, secre
 	}
 	res.peakMiB = peakKiB(b.manager) / 1024
 	res.peakAnonMiB = anon() / 1024
+	res.cpu = cpuTime(b.manager)
 	if secrets > 0 {
 		// The anonymous part: what the operator holds, not the binary's pages.
 		res.beforeSecretsMiB = procStatus(b.manager, "RssAnon:") / 1024
@@ -391,6 +395,24 @@ func (b *bench) createAppliedSecrets(ctx context.Context, count int) error {
 		}
 	}
 	return nil
+}
+
+// cpuTime reads the process's user and system time from /proc/<pid>/stat (in clock
+// ticks of 1/100 s, USER_HZ on Linux).
+func cpuTime(p *proc.Process) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.PID()))
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	fields := strings.Fields(s[strings.LastIndex(s, ")")+1:])
+	if len(fields) < 13 {
+		return 0
+	}
+	// After the command name: state is field 3; utime and stime are fields 14 and 15.
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // rssKiB and peakKiB read the operator's resident and peak resident memory.

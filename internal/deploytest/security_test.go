@@ -274,11 +274,18 @@ func TestHelmNamespacedAndNetworkPolicy(t *testing.T) {
 	})
 }
 
+// deployedGOGC is the collector setting the Deployment ships, chosen by make bench.
+const deployedGOGC = "50"
+
 // checkMemoryLimit: the Go runtime's soft memory limit (GOMEMLIMIT) is the manager
-// container's memory limit, so the collector works harder before the kernel kills it.
+// container's memory limit, so the collector works harder before the kernel kills it;
+// GOGC is the measured default, the same in every way of deploying.
 func checkMemoryLimit(t *testing.T, d appsv1.Deployment) {
 	t.Helper()
 	c := d.Spec.Template.Spec.Containers[0]
+	if i := slices.IndexFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "GOGC" }); i < 0 || c.Env[i].Value != deployedGOGC {
+		t.Errorf("the manager container does not set GOGC=%s: %+v", deployedGOGC, c.Env)
+	}
 	for _, e := range c.Env {
 		if e.Name == "GOMEMLIMIT" {
 			if ref := e.ValueFrom; ref == nil || ref.ResourceFieldRef == nil || ref.ResourceFieldRef.Resource != "limits.memory" || ref.ResourceFieldRef.ContainerName != c.Name {
