@@ -70,7 +70,7 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(io.MultiWriter(capturedLog{}, logSink()))))
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(io.MultiWriter(&sweep, logSink()))))
 	var err error
 	env, err = testenv.Start()
 	if err != nil {
@@ -90,13 +90,8 @@ func TestMain(m *testing.M) {
 	stopShared()
 	<-done
 	if code == 0 {
-		found, err := sweepForSecrets(context.Background())
-		switch {
-		case err != nil:
-			fmt.Fprintln(os.Stderr, "the secret-leak sweep failed:", err)
-			code = 1
-		case len(found) > 0:
-			fmt.Fprintln(os.Stderr, "secrets leaked:\n  "+strings.Join(found, "\n  "))
+		if err := sweep.Check(context.Background(), k8s, nil); err != nil {
+			fmt.Fprintln(os.Stderr, "the secret-leak sweep:", err)
 			code = 1
 		}
 	}

@@ -27,6 +27,7 @@ import (
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
 	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
+	"github.com/bcconnect/salesconnection-operator/internal/leaksweep"
 	"github.com/bcconnect/salesconnection-operator/internal/solution"
 	"github.com/bcconnect/salesconnection-operator/internal/testenv"
 )
@@ -52,6 +53,9 @@ type cluster struct {
 	kubeconfig string
 	namespace  string
 	dir        string
+	// sweep is the secret-leak sweep of this test: the replicas' logs and the cluster's
+	// objects, searched when the test ends.
+	sweep *leaksweep.Sweep
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -69,7 +73,15 @@ func newCluster(t *testing.T) *cluster {
 	must(t, os.WriteFile(path, kubeconfig, 0o600))
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "operator-"}}
 	must(t, env.Client.Create(context.Background(), ns))
-	return &cluster{t: t, bin: bin, kubeconfig: path, namespace: ns.Name, dir: dir}
+	c := &cluster{t: t, bin: bin, kubeconfig: path, namespace: ns.Name, dir: dir, sweep: &leaksweep.Sweep{}}
+	// Registered after TempDir, so it runs before the logs are removed, and after the
+	// replicas are killed (their cleanups are registered later, so run first).
+	t.Cleanup(func() {
+		if err := c.sweep.Check(context.Background(), env.Client, nil); err != nil {
+			t.Error(err)
+		}
+	})
+	return c
 }
 
 // start runs a replica as the Deployment does, with leader election.
@@ -79,6 +91,7 @@ func (c *cluster) start(name string) *operator {
 	o := &operator{name: name, log: filepath.Join(c.dir, name+".log"), done: make(chan struct{})}
 	out, err := os.Create(o.log)
 	must(c.t, err)
+	c.sweep.AddLogFile(o.log)
 	o.cmd = exec.Command(c.bin, "--leader-elect", "--leader-election-namespace="+c.namespace,
 		"--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(port), "--metrics-bind-address=0",
 		"--allowed-authority-hosts=127.0.0.1", "--allowed-environment-domains=127.0.0.1")
@@ -156,7 +169,7 @@ func (c *cluster) waitLeader(replicas ...*operator) *operator {
 
 func TestLeaderFailoverMidImportImportsOnce(t *testing.T) {
 	c := newCluster(t)
-	sim, sc := connectionWithHeldImport(t)
+	sim, sc := connectionWithHeldImport(t, c.sweep)
 	first, second := c.start("first"), c.start("second")
 	leader := c.waitLeader(first, second)
 	standby := map[*operator]*operator{first: second, second: first}[leader]
@@ -206,10 +219,12 @@ func TestLeaderFailoverMidImportImportsOnce(t *testing.T) {
 
 // connectionWithHeldImport makes a simulator whose import runs until released, and a
 // SalesConnection (not yet created) that imports the integration solution.
-func connectionWithHeldImport(t *testing.T) (*dataversesim.Server, *salesv1alpha1.SalesConnection) {
+func connectionWithHeldImport(t *testing.T, sweep *leaksweep.Sweep) (*dataversesim.Server, *salesv1alpha1.SalesConnection) {
 	t.Helper()
 	const tenant, adminID, adminSecret = "00000000-0000-0000-0000-000000000001", "22222222-2222-2222-2222-222222222222", "admin-secret-value"
 	const appID, appSecret = "11111111-1111-1111-1111-111111111111", "integration-secret-value"
+	sweep.Register(map[string]string{"clientSecret": adminSecret})
+	sweep.Register(map[string]string{"clientSecret": appSecret})
 	sim := dataversesim.NewTestServer(t, dataversesim.Config{
 		Tenants: []dataversesim.TenantConfig{{ID: tenant, Apps: []dataversesim.AppConfig{
 			{ClientID: adminID, Secrets: []string{adminSecret}}, {ClientID: appID, Secrets: []string{appSecret}},

@@ -15,19 +15,30 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
 	"github.com/bcconnect/salesconnection-operator/controllers"
 	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
 	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
+	"github.com/bcconnect/salesconnection-operator/internal/leaksweep"
 	"github.com/bcconnect/salesconnection-operator/internal/solution"
 	"github.com/bcconnect/salesconnection-operator/internal/testenv"
 )
 
 var env *testenv.Env
 
-func TestMain(m *testing.M) { testenv.Main(m, &env) }
+// sweep is the package's secret-leak sweep: the managers log into it, the tests register
+// the secrets they hand the operator, and it is checked after the tests.
+var sweep leaksweep.Sweep
+
+func TestMain(m *testing.M) {
+	ctrl.SetLogger(zap.New(zap.WriteTo(&sweep)))
+	testenv.Main(m, &env, func(e *testenv.Env) error {
+		return sweep.Check(context.Background(), e.Client, nil)
+	})
+}
 
 // startManager runs one operator instance until the returned stop is called; with a
 // namespace, it keeps Dataverse's throttle windows there, as main.go does.
@@ -85,6 +96,8 @@ func TestRestartDuringImportImportsOnce(t *testing.T) {
 	must(t, env.Client.Create(ctx, namespace))
 	ns := namespace.Name
 	must(t, env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ca"}, StringData: map[string]string{"ca.crt": string(sim.CACertPEM())}}))
+	sweep.Register(map[string]string{"clientSecret": secret})
+	sweep.Register(map[string]string{"clientSecret": "integration-secret"})
 	must(t, env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "admin"}, StringData: map[string]string{"clientID": appID, "clientSecret": secret}}))
 	must(t, env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "integration"}, StringData: map[string]string{"clientID": "11111111-1111-1111-1111-111111111111", "clientSecret": "integration-secret"}}))
 	pkg, err := solution.Build(solution.Package{UniqueName: "MicrosoftDynamicsNavIntegration", Version: "25.0.1.0", Managed: true})

@@ -40,6 +40,7 @@ func TestRetryAfterSurvivesARestart(t *testing.T) {
 	must(t, env.Client.Create(ctx, namespace))
 	ns := namespace.Name
 	must(t, env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ca"}, StringData: map[string]string{"ca.crt": string(sim.CACertPEM())}}))
+	sweep.Register(map[string]string{"clientSecret": secret})
 	must(t, env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "integration"}, StringData: map[string]string{"clientID": appID, "clientSecret": secret}}))
 	sc := &salesv1alpha1.SalesConnection{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "contoso"}, Spec: salesv1alpha1.SalesConnectionSpec{
 		Enabled: ptr.To(true), URL: sim.EnvironmentURL("contoso"),

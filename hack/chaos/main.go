@@ -3,12 +3,13 @@
 // fail sign-ins and answer slowly, while the operator is killed with SIGKILL every 15 s
 // and started again, and kube-apiserver is restarted once halfway (etcd keeps its data).
 // An operator that exits because the API server was away (a lost leader lease, no API
-// server at start) is started again, as the kubelet would; any other exit fails the run. Then the faults
-// stop. It prints one summary line and exits non-zero
-// unless every connection reaches Ready, each environment had exactly one import, no
-// request went to an environment inside a Retry-After window, no log shows a panic, no
-// object ever showed Ready=True while one of its steps was False, and nothing is left
-// running. CHAOS_SCALE=small (make test) is a shorter, smaller run.
+// server at start) is started again, as the kubelet would; any other exit fails the run.
+// Then the faults stop. It prints one summary line and exits non-zero unless every
+// connection reaches Ready, each environment had exactly one import, no request went to
+// an environment inside a Retry-After window, no log shows a panic or a secret
+// (internal/leaksweep), no object ever showed Ready=True while one of its steps was
+// False, and nothing is left running. CHAOS_SCALE=small (make test) is a shorter,
+// smaller run.
 package main
 
 import (
@@ -28,6 +29,7 @@ import (
 	"github.com/bcconnect/salesconnection-operator/hack/internal/deployed"
 	"github.com/bcconnect/salesconnection-operator/hack/internal/proc"
 	"github.com/bcconnect/salesconnection-operator/internal/dataversesim"
+	"github.com/bcconnect/salesconnection-operator/internal/leaksweep"
 	"github.com/bcconnect/salesconnection-operator/internal/testenv"
 )
 
@@ -185,6 +187,9 @@ func run(ctx context.Context, name string, sc scale) (string, error) {
 	panics := w.panics()
 	if len(panics) > 0 {
 		failures = append(failures, "a panic in "+strings.Join(panics, ", "))
+	}
+	if err := w.leakSweep(ctx); err != nil {
+		failures = append(failures, "the secret-leak sweep: "+err.Error())
 	}
 	falseReady := watcher.falseReady()
 	if len(falseReady) > 0 {
@@ -383,6 +388,18 @@ func (w *world) stopOperator() {
 		w.operator.Stop()
 		w.operator = nil
 	}
+}
+
+// leakSweep searches every operator log, status, event and ConfigMap for the secrets
+// the run handed the operator.
+func (w *world) leakSweep(ctx context.Context) error {
+	var sweep leaksweep.Sweep
+	sweep.Register(map[string]string{"clientSecret": adminSecret})
+	sweep.Register(map[string]string{"clientSecret": integrationSec})
+	for _, log := range w.logs {
+		sweep.AddLogFile(log)
+	}
+	return sweep.Check(ctx, w.cp.Client, nil)
 }
 
 // panics names the operator logs that mention a panic.

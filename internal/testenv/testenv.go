@@ -152,8 +152,10 @@ func (e *Env) adminUser() (*envtest.AuthenticatedUser, error) {
 }
 
 // Main starts the control plane, runs a package's tests against it and stops it. Call it
-// from TestMain: func TestMain(m *testing.M) { testenv.Main(m, &env) }.
-func Main(m *testing.M, env **Env) {
+// from TestMain: func TestMain(m *testing.M) { testenv.Main(m, &env) }. Each after
+// function runs once the tests have passed, before the control plane stops (the
+// secret-leak sweep, for example); an error fails the package.
+func Main(m *testing.M, env **Env, after ...func(*Env) error) {
 	e, err := Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -161,6 +163,15 @@ func Main(m *testing.M, env **Env) {
 	}
 	*env = e
 	code := m.Run()
+	for _, f := range after {
+		if code != 0 {
+			break
+		}
+		if err := f(e); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
 	if err := e.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
 	}
