@@ -49,7 +49,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "asking for everything (import, both roles, the Business Central link, the sales-order flag).\n\n")
 	fmt.Fprintf(&b, "The operator runs as `make deploy` runs it: the manager container's args and environment\n")
 	fmt.Fprintf(&b, "of `config/manager/manager.yaml`, changed only where a process beside others needs it (free\n")
-	fmt.Fprintf(&b, "probe port, no metrics listener, the leader election namespace, the simulator's `127.0.0.1`\n")
+	fmt.Fprintf(&b, "loopback ports for the probes and the authenticated metrics listener, the leader election namespace, the simulator's `127.0.0.1`\n")
 	fmt.Fprintf(&b, "on the allowlists):\n\n```\n%s\n%s\n```\n\n", strings.Join(after.Env, " "), strings.Join(after.Args, " \\\n  "))
 	fmt.Fprintf(&b, "Clocks: *apply to Ready* runs from the first create to the last connection Ready; *settle*\n")
 	fmt.Fprintf(&b, "from the last create to the last Ready (the objects are created one by one, as an apply does,\n")

@@ -14,6 +14,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/bcconnect/salesconnection-operator/hack/internal/proc"
 )
 
 // Operator is the operator as `make deploy` runs it: the manager container's args and
@@ -28,7 +30,8 @@ type Operator struct {
 
 // Read reads the manager container of dir's config/manager/manager.yaml. The
 // only changes are those a process beside others on one machine needs, each listed in
-// the report: free ports for the probes and no metrics listener, the simulator's
+// the report: free loopback ports for the probes and the (authenticated) metrics
+// listener, the simulator's
 // loopback host on the allowlists, the leader election namespace (outside a cluster the
 // pod's own namespace is not known).
 func Read(dir, label, leaseNamespace string, healthPort int) (Operator, error) {
@@ -54,8 +57,12 @@ func Read(dir, label, leaseNamespace string, healthPort int) (Operator, error) {
 		}
 		run.Args = append(run.Args, a)
 	}
+	metricsPort, err := proc.FreePort()
+	if err != nil {
+		return run, err
+	}
 	run.Args = append(run.Args, "--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(healthPort),
-		"--metrics-bind-address=0", "--leader-election-namespace="+leaseNamespace)
+		"--metrics-bind-address=127.0.0.1:"+strconv.Itoa(metricsPort), "--leader-election-namespace="+leaseNamespace)
 	// An operator built before the allowlists existed has no such flags (and no limit).
 	for _, flag := range []string{"allowed-authority-hosts", "allowed-environment-domains"} {
 		if bytes.Contains(help, []byte("-"+flag)) {
