@@ -124,12 +124,7 @@ func (s *Server) handleADFSToken(w http.ResponseWriter, r *http.Request) (princi
 		}
 		claims.AppID, principal = app.ClientID, app.ClientID
 	case grantPassword:
-		app, oerr := s.authenticatePasswordClient(r, tenant, s.adfsTokenEndpoint())
-		if oerr != nil {
-			writeOAuthError(w, oerr)
-			return r.PostForm.Get("username")
-		}
-		user, oerr := authenticateUser(r, tenant)
+		app, user, oerr := s.authenticatePassword(r, tenant, s.adfsTokenEndpoint())
 		if oerr != nil {
 			writeOAuthError(w, oerr)
 			return r.PostForm.Get("username")

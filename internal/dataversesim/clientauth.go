@@ -69,6 +69,19 @@ func (s *Server) authenticatePasswordClient(r *http.Request, tenant *TenantConfi
 	return app, nil
 }
 
+// authenticatePassword checks a password grant: its client, then the user.
+func (s *Server) authenticatePassword(r *http.Request, tenant *TenantConfig, tokenEndpoint string) (*AppConfig, *UserAccount, *oauthError) {
+	app, oerr := s.authenticatePasswordClient(r, tenant, tokenEndpoint)
+	if oerr != nil {
+		return nil, nil, oerr
+	}
+	user, oerr := authenticateUser(r, tenant)
+	if oerr != nil {
+		return nil, nil, oerr
+	}
+	return app, user, nil
+}
+
 // findApp returns the tenant's registration of clientID.
 func findApp(tenant *TenantConfig, clientID string) (*AppConfig, *oauthError) {
 	for i := range tenant.Apps {

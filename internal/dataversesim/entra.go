@@ -102,12 +102,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, tenantID st
 		claims.AppID, claims.ObjectID, principal = app.ClientID, app.ClientID, app.ClientID
 		claims.AuthorizedParty = app.ClientID
 	case grantPassword:
-		app, oerr := s.authenticatePasswordClient(r, tenant, s.entraTokenEndpoint(tenantID))
-		if oerr != nil {
-			writeOAuthError(w, oerr)
-			return r.PostForm.Get("username")
-		}
-		user, oerr := authenticateUser(r, tenant)
+		app, user, oerr := s.authenticatePassword(r, tenant, s.entraTokenEndpoint(tenantID))
 		if oerr != nil {
 			writeOAuthError(w, oerr)
 			return r.PostForm.Get("username")
