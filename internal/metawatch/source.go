@@ -35,9 +35,14 @@ type Source struct {
 	Resource   schema.GroupVersionResource
 	Namespaces []string
 	Map        handler.MapFunc
+
+	// listed has one channel per namespace, closed when its first list is in.
+	listed []chan struct{}
 }
 
-var _ source.Source = &Source{}
+// A SyncingSource: the controller starts its workers once every namespace is listed, as
+// it does for its informers, so no change between the list and the watch is missed.
+var _ source.SyncingSource = &Source{}
 
 // Start runs one reflector per namespace until ctx ends.
 func (s *Source) Start(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
@@ -49,10 +54,24 @@ func (s *Source) Start(ctx context.Context, queue workqueue.TypedRateLimitingInt
 		namespaces = []string{metav1.NamespaceAll}
 	}
 	for _, ns := range namespaces {
-		store := &forwardingStore{ctx: ctx, mapper: s.Map, queue: queue, versions: map[string]string{}}
+		listed := make(chan struct{})
+		s.listed = append(s.listed, listed)
+		store := &forwardingStore{ctx: ctx, mapper: s.Map, queue: queue, versions: map[string]string{}, listed: listed}
 		r := toolscache.NewReflectorWithOptions(s.listWatch(ns), &metav1.PartialObjectMetadata{}, store,
 			toolscache.ReflectorOptions{Name: "metawatch " + s.Resource.String()})
 		go r.RunWithContext(ctx)
+	}
+	return nil
+}
+
+// WaitForSync returns once every namespace's first list is in, or ctx ends.
+func (s *Source) WaitForSync(ctx context.Context) error {
+	for _, listed := range s.listed {
+		select {
+		case <-listed:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the first list of %s: %w", s.Resource, ctx.Err())
+		}
 	}
 	return nil
 }

@@ -28,10 +28,11 @@ func TestMain(m *testing.M) { testenv.Main(m, &env) }
 func TestSecretChangesReachTheQueue(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ns := "metawatch"
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "metawatch-"}}
+	if err := env.Client.Create(ctx, namespace); err != nil {
 		t.Fatal(err)
 	}
+	ns := namespace.Name
 	secret := func(name string) *corev1.Secret {
 		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: map[string]string{"k": "v"}}
 	}
@@ -55,7 +56,10 @@ func TestSecretChangesReachTheQueue(t *testing.T) {
 	if err := src.Start(ctx, q); err != nil {
 		t.Fatal(err)
 	}
-	// The watch is up once a change made now arrives: a marker Secret, referenced.
+	if err := src.WaitForSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Listed: a change made now arrives as an event. A marker Secret, referenced.
 	if err := env.Client.Create(ctx, secret("ref-marker")); err != nil {
 		t.Fatal(err)
 	}
@@ -64,12 +68,12 @@ func TestSecretChangesReachTheQueue(t *testing.T) {
 	}
 	// A Secret in a namespace the source does not watch, then a second marker: the
 	// marker must come first, and alone.
-	other := "metawatch-unwatched"
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other}}); err != nil {
+	other := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "metawatch-unwatched-"}}
+	if err := env.Client.Create(ctx, other); err != nil {
 		t.Fatal(err)
 	}
 	elsewhere := secret("ref-elsewhere")
-	elsewhere.Namespace = other
+	elsewhere.Namespace = other.Name
 	if err := env.Client.Create(ctx, elsewhere); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,8 @@ type forwardingStore struct {
 	mu sync.Mutex
 	// versions holds key -> resourceVersion of the objects that mapped to a request.
 	versions map[string]string
-	listed   bool
+	// listed is closed by the first Replace.
+	listed chan struct{}
 }
 
 var _ toolscache.TransformingStore = &forwardingStore{}
@@ -62,8 +63,10 @@ func (s *forwardingStore) enqueue(o *metav1.PartialObjectMetadata, deleted bool)
 func (s *forwardingStore) Replace(list []any, _ string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	first := !s.listed
-	s.listed = true
+	first := !s.hasListed()
+	if first {
+		defer close(s.listed)
+	}
 	present := make(map[string]bool, len(s.versions))
 	for _, obj := range list {
 		o, ok := slim(obj)
@@ -88,6 +91,16 @@ func (s *forwardingStore) Replace(list []any, _ string) error {
 		}
 	}
 	return nil
+}
+
+// hasListed reports whether the first list is in.
+func (s *forwardingStore) hasListed() bool {
+	select {
+	case <-s.listed:
+		return true
+	default:
+		return false
+	}
 }
 
 // Resync is a no-op: there is nothing stored to resync.

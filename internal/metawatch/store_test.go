@@ -30,7 +30,8 @@ func object(name, version string) any {
 
 func newStore() (*forwardingStore, workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
-	return &forwardingStore{ctx: context.Background(), mapper: referencedByUser, queue: q, versions: map[string]string{}}, q
+	return &forwardingStore{ctx: context.Background(), mapper: referencedByUser, queue: q, versions: map[string]string{},
+		listed: make(chan struct{})}, q
 }
 
 // drain returns the names queued, in order.
