@@ -123,6 +123,7 @@ func run(ctx context.Context, name string, sc scale) (string, error) {
 		case <-apiRestart:
 			// In the background: the operator keeps being killed meanwhile.
 			restarting = true
+			w.apiAwayUntil = time.Now().Add(time.Hour)
 			go func() {
 				d, err := w.cp.RestartAPIServer(ctx)
 				apiRestarted <- restartResult{d, err}
@@ -132,6 +133,7 @@ func run(ctx context.Context, name string, sc scale) (string, error) {
 				return "", fmt.Errorf("restarting kube-apiserver: %w", r.err)
 			}
 			apiDowntime, restarting = r.downtime, false
+			w.apiAwayUntil = time.Now().Add(apiAfterRestart)
 		case <-supervise.C:
 			restarted, err := w.restartIfExited()
 			if err != nil {
@@ -268,7 +270,15 @@ type world struct {
 	operator *proc.Process
 	started  int
 	logs     []string
+	// apiAwayUntil: until then an operator exit is put down to the API server's restart
+	// (set far ahead when it begins, to 30 s after it answers again when it ends).
+	apiAwayUntil time.Time
 }
+
+// apiAfterRestart is how long after the API server is back an operator exit still
+// counts as caused by its restart (a replica that started during the outage and found
+// discovery failing, a lease renewal that failed at the end of it).
+const apiAfterRestart = 30 * time.Second
 
 func newWorld(sc scale) (*world, error) {
 	w := &world{sc: sc}
@@ -367,7 +377,8 @@ func (w *world) kill() error {
 }
 
 // restartIfExited starts the operator again when it exited because the API server was
-// away: it lost its leader lease, or could not reach the API server at start. The
+// away: during its restart or shortly after, or, at any time, because it lost its leader
+// lease or could not reach the API server at start. The
 // kubelet restarts a container that exits; the operator relies on that. Any other exit
 // is an error.
 func (w *world) restartIfExited() (bool, error) {
@@ -375,7 +386,8 @@ func (w *world) restartIfExited() (bool, error) {
 		return false, nil
 	}
 	tail := proc.Tail(w.logs[len(w.logs)-1], 3000)
-	if !strings.Contains(tail, "leader election lost") && !strings.Contains(tail, "connect: connection refused") {
+	away := time.Now().Before(w.apiAwayUntil)
+	if !away && !strings.Contains(tail, "leader election lost") && !strings.Contains(tail, "connect: connection refused") {
 		return false, fmt.Errorf("the operator exited on its own: %w\n%s", w.operator.Exited(), tail)
 	}
 	w.operator.Stop()
