@@ -26,9 +26,13 @@ func Build(p Package) ([]byte, error) {
 	if p.UniqueName == "" {
 		return nil, errors.New("a solution package needs a unique name")
 	}
-	if _, err := ParseVersion(p.Version); err != nil {
+	v, err := ParseVersion(p.Version)
+	if err != nil {
 		return nil, err
 	}
+	// The canonical form: ParseVersion forgives surrounding whitespace, which XML cannot
+	// always carry (a vertical tab becomes U+FFFD, and the package would not read back).
+	p.Version = v.String()
 	if p.FriendlyName == "" {
 		p.FriendlyName = p.UniqueName
 	}
