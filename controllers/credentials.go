@@ -59,6 +59,17 @@ func (r *secretReader) get(ctx context.Context, name, purpose string) (*corev1.S
 	return s, nil
 }
 
+// values returns every value of the Secrets read in this pass, for redaction.
+func (r *secretReader) values() []string {
+	var out []string
+	for _, s := range r.cache {
+		for _, v := range s.Data {
+			out = append(out, string(v))
+		}
+	}
+	return out
+}
+
 // value returns a required key of a Secret. A missing or empty key names the Secret and
 // the key, never a value.
 func (r *secretReader) value(ctx context.Context, name, key, purpose string) ([]byte, error) {

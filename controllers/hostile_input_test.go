@@ -1,13 +1,17 @@
 package controllers
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
 	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
@@ -187,5 +191,25 @@ func TestBoundedTextCutsCharactersNotBytes(t *testing.T) {
 		if got := boundedText(tc.in, tc.max); got != tc.want {
 			t.Errorf("%s: boundedText(%q, %d) = %q, want %q", name, tc.in, tc.max, got, tc.want)
 		}
+	}
+}
+
+// TestAPanicValueIsRedacted: a panic whose value holds a secret the pass read (a client
+// secret, a key) reaches the log without it.
+func TestAPanicValueIsRedacted(t *testing.T) {
+	const clientSecret = "Panic-S3cret-Never-Logged"
+	w := newStepWorld(t)
+	var logged bytes.Buffer
+	w.s.log = zap.New(zap.WriteTo(&logged))
+	w.s.secrets.cache = map[string]*corev1.Secret{"integration": {Data: map[string][]byte{"clientSecret": []byte(clientSecret)}}}
+	boom := step{name: "boom", condition: salesv1alpha1.ConditionRolesAssigned, observe: func(*Reconciler, context.Context, *scope) (plan, outcome) {
+		panic(fmt.Sprintf("request failed: client_id=x&client_secret=%s&scope=y (secret %s)", clientSecret, clientSecret))
+	}}
+	w.pass(stepNamed("connection"), boom)
+	if !strings.Contains(logged.String(), "a step panicked") {
+		t.Fatalf("the panic was not logged:\n%s", logged.String())
+	}
+	if strings.Contains(logged.String(), clientSecret) {
+		t.Errorf("the log holds the client secret from the panic value:\n%s", logged.String())
 	}
 }

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"runtime/debug"
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	salesv1alpha1 "github.com/bcconnect/salesconnection-operator/api/v1alpha1"
+	"github.com/bcconnect/salesconnection-operator/internal/dataverse"
 )
 
 // step is one entry of a pass: the condition it reports, whether that condition becoming
@@ -153,8 +155,10 @@ func (r *Reconciler) runSteps(ctx context.Context, s *scope, steps []step) (res 
 	defer func() {
 		if p := recover(); p != nil {
 			reconcilePanics.Inc()
-			// The panic value goes to the log only: it may hold anything the step held.
-			s.log.Error(fmt.Errorf("panic: %v", p), "a step panicked; the pass ends with InternalError", "step", current.name, "stack", string(debug.Stack()))
+			// The panic value goes to the log only, redacted: it may hold anything the step
+			// held, the values of the Secrets this pass read among them.
+			value := dataverse.Redact(fmt.Sprintf("panic: %v", p), s.secrets.values()...)
+			s.log.Error(errors.New(value), "a step panicked; the pass ends with InternalError", "step", current.name, "stack", string(debug.Stack()))
 			res = passResult{condition: current.condition, outcome: failed(&failure{reason: salesv1alpha1.ReasonInternalError,
 				message: fmt.Sprintf("the operator hit an internal error in step %s; retrying (the operator log has the details)", current.name)})}
 		}

@@ -38,6 +38,12 @@ type redactor struct {
 	secrets []string // longest first, so a short secret cannot break up a longer one
 }
 
+// Redact hides the values (and credential-shaped text) in s, by the same rules as the
+// client's own errors: for text the client never saw, such as a recovered panic.
+func Redact(s string, values ...string) string {
+	return newRedactor(values...).apply(s)
+}
+
 // newRedactor remembers every non-empty credential value.
 func newRedactor(values ...string) redactor {
 	return redactor{}.with(values...)
