@@ -273,15 +273,7 @@ func waitForRequest(t *testing.T, sim *dataversesim.Server, what string, match f
 
 func waitUntil(t *testing.T, what string, sc *salesv1alpha1.SalesConnection, check func(*salesv1alpha1.SalesConnection) bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	got := &salesv1alpha1.SalesConnection{}
-	for time.Now().Before(deadline) {
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(sc), got); err == nil && check(got) {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s; status: %+v", what, got.Status)
+	env.WaitForSalesConnection(t, client.ObjectKeyFromObject(sc), what, 60*time.Second, check)
 }
 
 func freePort(t *testing.T) int {

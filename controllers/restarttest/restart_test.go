@@ -154,15 +154,7 @@ func waitForRequest(t *testing.T, sim *dataversesim.Server, what string, match f
 
 func waitUntil(t *testing.T, what string, check func(*salesv1alpha1.SalesConnection) bool, sc *salesv1alpha1.SalesConnection) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	got := &salesv1alpha1.SalesConnection{}
-	for time.Now().Before(deadline) {
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(sc), got); err == nil && check(got) {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s; status: %+v", what, got.Status)
+	env.WaitForSalesConnection(t, client.ObjectKeyFromObject(sc), what, 30*time.Second, check)
 }
 
 func must(t *testing.T, err error) {

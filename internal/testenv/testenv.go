@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"runtime"
 	"sort"
 	"testing"
+	"time"
 
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -193,4 +195,20 @@ func (e *Env) ServiceAccountIssuer() (issuer string, certificatePEM []byte, err 
 		return "", nil, fmt.Errorf("reading the service account signing certificate: %w", err)
 	}
 	return api.SecureServing.URL("https", "/").String(), certificatePEM, nil
+}
+
+// WaitForSalesConnection reads the object every 50 ms until check passes, and fails t,
+// showing the last status read, if timeout passes first.
+func (e *Env) WaitForSalesConnection(t testing.TB, key client.ObjectKey, what string, timeout time.Duration,
+	check func(*salesv1alpha1.SalesConnection) bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	got := &salesv1alpha1.SalesConnection{}
+	for time.Now().Before(deadline) {
+		if err := e.Client.Get(context.Background(), key, got); err == nil && check(got) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s; status: %+v", what, got.Status)
 }
