@@ -20,7 +20,9 @@ const ADFSTenantID = "adfs"
 func isADFS(tenantID string) bool { return strings.EqualFold(tenantID, ADFSTenantID) }
 
 // adfsScopes are AD FS's built-in scopes (Microsoft Learn, "AD FS OpenID Connect/OAuth
-// concepts", Scopes), plus offline_access, which MSAL adds to every request.
+// concepts", Scopes:
+// https://learn.microsoft.com/windows-server/identity/ad-fs/development/ad-fs-openid-connect-oauth-concepts),
+// plus offline_access, which MSAL adds to every request.
 var adfsScopes = map[string]bool{
 	"openid": true, "profile": true, "email": true, "allatclaims": true, "aza": true,
 	"user_impersonation": true, "logon_cert": true, "vpn_cert": true, "winhello_cert": true,
